@@ -1,0 +1,17 @@
+import Foundation
+import LaTensor
+
+// A short tour of the tensor core: seeded random data, views, broadcasting, matmul through BLAS,
+// reductions, softmax and a least-squares fit through LAPACK.
+var generator = RandomGenerator(seed: 42)
+let x = Tensor<Double>.randn([200, 3], generator: &generator)
+let trueWeights = Tensor<Double>([1.5, -2.0, 0.5], shape: [3, 1])
+let noise = Tensor<Double>.randn([200, 1], standardDeviation: 0.01, generator: &generator)
+let y = x.matmul(trueWeights) + noise
+let fitted = try LinearAlgebra.leastSquares(x, y)
+print("least squares recovered weights:", fitted.scalars.map { String(format: "%.3f", $0) })
+
+let logits = Tensor<Float>.randn([4, 5], generator: &generator)
+print("softmax rows sum to:", logits.softmax(axis: -1).sum(axis: -1).scalars)
+print("transposed view shares storage:", logits.transposed().storage === logits.storage)
+print(logits.transposed().matmul(logits))

@@ -1,0 +1,35 @@
+// swift-tools-version:6.0
+// LaCLIP for Swift: differentiable multimodal models (CLIP, LaCLIP, LaCLIP-MT) from the tensor up.
+import PackageDescription
+
+let package = Package(
+    name: "LaCLIP",
+    products: [
+        .library(name: "LaTensor", targets: ["LaTensor"]),
+        .library(name: "LaNN", targets: ["LaNN"]),
+        .library(name: "LaData", targets: ["LaData"]),
+        .library(name: "LaCLIP", targets: ["LaCLIP"]),
+        .executable(name: "TensorTour", targets: ["TensorTour"]),
+    ],
+    targets: [
+        // System libraries: OpenBLAS (CBLAS) and LAPACKE from Debian's libopenblas-dev and liblapacke-dev.
+        .systemLibrary(
+            name: "CLaBLAS",
+            path: "Sources/CLaBLAS",
+            pkgConfig: "openblas",
+            providers: [.apt(["libopenblas-dev", "liblapacke-dev"])]
+        ),
+        // Layer 1: strided tensors, kernels, BLAS/LAPACK, random generators.
+        .target(name: "LaTensor", dependencies: ["CLaBLAS"]),
+        // Layer 2: autodiff, modules, optimizers, checkpoints.
+        .target(name: "LaNN", dependencies: ["LaTensor"]),
+        // Layer 2 (beside LaNN): tokenizer, datasets, images, text augmentation.
+        .target(name: "LaData", dependencies: ["LaTensor"]),
+        // Layer 3: the CLIP model, losses, evaluation.
+        .target(name: "LaCLIP", dependencies: ["LaNN", "LaData"]),
+
+        .executableTarget(name: "TensorTour", dependencies: ["LaTensor"], path: "Examples/TensorTour"),
+
+        .testTarget(name: "LaTensorTests", dependencies: ["LaTensor"]),
+    ]
+)
