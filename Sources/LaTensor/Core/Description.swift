@@ -54,6 +54,8 @@ extension Tensor where Scalar: TensorFloatingPoint {
         let close = zip(other, operation: "allClose") { a, b -> Bool in
             if a.isNaN || b.isNaN { return equalNaN && a.isNaN && b.isNaN }
             if a == b { return true }
+            // An infinity is close only to an equal infinity (|inf - x| <= rtol * inf would pass).
+            if a.isInfinite || b.isInfinite { return false }
             return Swift.abs(a - b) <= atol + rtol * Swift.abs(b)
         }
         return close.scalars.allSatisfy { $0 }

@@ -27,8 +27,8 @@ extension Tensor where Scalar: TensorFloatingPoint {
     }
     /// The logistic sigmoid 1 / (1 + e^-x), computed without overflow.
     @inlinable public func sigmoid() -> Tensor { map(cost: 8) { Tensor.sigmoid($0) } }
-    /// max(x, 0) elementwise.
-    @inlinable public func relu() -> Tensor { map { $0 > 0 ? $0 : 0 } }
+    /// max(x, 0) elementwise (NaN stays NaN, as in PyTorch).
+    @inlinable public func relu() -> Tensor { map { $0 > 0 || $0 != $0 ? $0 : 0 } }
     /// GELU, x * Φ(x): the exact erf form (`approximate: false`, PyTorch's default) or the tanh form.
     /// - Parameter approximate: Use the tanh approximation.
     @inlinable public func gelu(approximate: Bool = false) -> Tensor {

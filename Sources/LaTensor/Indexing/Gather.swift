@@ -140,7 +140,7 @@ extension Tensor where Scalar: TensorNumeric {
     }
 
     /// The `k` largest (or smallest) entries along `axis` and their indices, sorted, like `torch.topk`.
-    /// Ties keep the lower index first.
+    /// Ties keep the lower index first; NaN counts as larger than every number.
     /// - Parameters:
     ///   - k: How many entries (at most `shape[axis]`).
     ///   - axis: The axis.
@@ -162,6 +162,9 @@ extension Tensor where Scalar: TensorNumeric {
                 var order = Array(0..<n)
                 order.sort { lhs, rhs in
                     let x = input[ip + lhs * si], y = input[ip + rhs * si]
+                    // NaN ranks above every number, as in torch.topk (and keeps the order a strict weak order).
+                    let xNaN = x != x, yNaN = y != y
+                    if xNaN || yNaN { return xNaN && yNaN ? lhs < rhs : (largest ? xNaN : yNaN) }
                     if x == y { return lhs < rhs }
                     return largest ? x > y : x < y
                 }

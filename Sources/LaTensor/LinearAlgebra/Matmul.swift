@@ -108,9 +108,17 @@ extension Tensor where Scalar: TensorFloatingPoint {
         }
     }
 
-    /// One BLAS call for 2-D `a @ b` into `output` (row-major, leading dimension `ldc`).
+    /// One BLAS call computing `output = alpha * (a @ b) + beta * output` for 2-D `a` and `b` (any
+    /// strides; layouts BLAS cannot read are copied first) into row-major memory with leading dimension `ldc`.
+    /// - Parameters:
+    ///   - a: The [m, k] left operand.
+    ///   - b: The [k, n] right operand.
+    ///   - output: The first element of the [m, n] result; it must stay valid for the call.
+    ///   - ldc: The distance between rows of the result.
+    ///   - alpha: Scale of the product.
+    ///   - beta: Scale of the existing output (0 overwrites it).
     @inlinable
-    static func gemm2D(_ a: Tensor, _ b: Tensor, output: UnsafeMutablePointer<Scalar>, ldc: Int, alpha: Scalar = 1, beta: Scalar = 0) {
+    public static func gemm2D(_ a: Tensor, _ b: Tensor, output: UnsafeMutablePointer<Scalar>, ldc: Int, alpha: Scalar = 1, beta: Scalar = 0) {
         let m = a.shape[0], k = a.shape[1], n = b.shape[1]
         var left = a, right = b
         var layoutA = blasLayout(rows: m, columns: k, rowStride: a.strides[0], columnStride: a.strides[1])

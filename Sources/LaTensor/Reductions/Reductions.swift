@@ -89,6 +89,20 @@ extension Tensor where Scalar: TensorNumeric {
         return result
     }
 
+    /// The identity of `max` (`lowest`) or `min`: -inf / +inf for floating point, `.min` / `.max` for integers.
+    @inlinable
+    static func extremeValue(lowest: Bool) -> Scalar {
+        if let type = Scalar.self as? any FloatingPoint.Type { return floatingExtreme(type, lowest: lowest) as! Scalar }
+        if let type = Scalar.self as? any FixedWidthInteger.Type { return integerExtreme(type, lowest: lowest) as! Scalar }
+        preconditionFailure("max/min: unsupported element type \(Scalar.self)")
+    }
+
+    @inlinable
+    static func floatingExtreme<F: FloatingPoint>(_: F.Type, lowest: Bool) -> F { lowest ? -F.infinity : F.infinity }
+
+    @inlinable
+    static func integerExtreme<I: FixedWidthInteger>(_: I.Type, lowest: Bool) -> I { lowest ? I.min : I.max }
+
     /// The number of elements folded into each output element of a reduction over `axes`.
     @inlinable
     func reducedCount(_ axes: [Int]?, operation: String) -> Int {
@@ -118,7 +132,8 @@ extension Tensor where Scalar: TensorNumeric {
     @inlinable
     public func max(axes: [Int]? = nil, keepDims: Bool = false) -> Tensor {
         precondition(reducedCount(axes, operation: "max") > 0, "max: empty reduction over shape \(shape)")
-        let start = storage.pointer[offset]
+        // The fold starts every output element from the identity of max (-inf or the type's minimum).
+        let start = Tensor.extremeValue(lowest: true)
         return reduce(axes: axes, keepDims: keepDims, operation: "max", initial: start) { a, b in
             (b != b || b > a) ? b : a
         }
@@ -137,7 +152,7 @@ extension Tensor where Scalar: TensorNumeric {
     @inlinable
     public func min(axes: [Int]? = nil, keepDims: Bool = false) -> Tensor {
         precondition(reducedCount(axes, operation: "min") > 0, "min: empty reduction over shape \(shape)")
-        let start = storage.pointer[offset]
+        let start = Tensor.extremeValue(lowest: false)
         return reduce(axes: axes, keepDims: keepDims, operation: "min", initial: start) { a, b in
             (b != b || b < a) ? b : a
         }

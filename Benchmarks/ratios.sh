@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Runs the LaTensor benchmarks in one go and prints medians and ratios:
+#   1. the ordo-one suites (TensorMatmul, TensorKernels) through `swift package benchmark`, exported as
+#      JMH JSON, then turned into the ratio table by TensorRatios --from-jmh (p50 wall clock per benchmark);
+#   2. TensorRatios self-timed: warm-up, then interleaved repetitions in one process, medians and ratios.
+# Targets: LaTensor matmul / raw sgemm throughput >= 0.95 per shape; GELU, softmax and sum bandwidth over
+# Tensor.copy() bandwidth >= 0.5.
+#
+# Usage: ./ratios.sh [--markdown] [--warmup N] [--matmul-reps N] [--bandwidth-reps N]
+# Environment: LACLIP_NUM_THREADS (threads, default: the active cores), LATENSOR_BENCH_ELEMENTS (bandwidth
+# tensor size, default 67108864), OPENBLAS_CORETYPE (OpenBLAS kernel choice, read by OpenBLAS itself).
+set -euo pipefail
+cd "$(dirname "$0")"
+
+out=".build/benchmark-results"
+mkdir -p "$out"
+rm -f "$out/Current_run.jmh.json"
+markdown=()
+for argument in "$@"; do [[ "$argument" == "--markdown" ]] && markdown=(--markdown); done
+
+echo "== building (release) =="
+swift build -c release --product TensorRatios 2>&1 | tail -n 1
+
+echo
+echo "== ordo-one benchmark 1.38.1: swift package benchmark (TensorMatmul, TensorKernels) =="
+swift package --allow-writing-to-package-directory benchmark \
+    --format jmh --path "$out" --no-progress 2>&1 | grep -v -E '^\[[0-9]+/[0-9]+\]|^Building|^Build of product|^Build complete'
+echo
+.build/release/TensorRatios --from-jmh "$out/Current_run.jmh.json" "${markdown[@]}"
+
+echo
+echo "== TensorRatios: self-timed, interleaved, one process =="
+.build/release/TensorRatios "$@"
