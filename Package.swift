@@ -31,5 +31,6 @@ let package = Package(
         .executableTarget(name: "TensorTour", dependencies: ["LaTensor"], path: "Examples/TensorTour"),
 
         .testTarget(name: "LaTensorTests", dependencies: ["LaTensor"]),
+        .testTarget(name: "LaNNTests", dependencies: ["LaNN"], exclude: ["Resources"]),
     ]
 )

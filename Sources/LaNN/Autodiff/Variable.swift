@@ -1,0 +1,186 @@
+import LaTensor
+
+/// Whether operations record a graph for backpropagation. Read through `GradMode.isEnabled`; switch it off
+/// for a scope with `withNoGrad { ... }`. It is a task-local value, so it is safe under Swift concurrency
+/// and a no-grad scope in one task never affects another.
+public enum GradMode {
+    @TaskLocal public static var isEnabled = true
+}
+
+/// Runs `body` without recording any graph (like `torch.no_grad()`): results have no history.
+/// - Parameter body: The work to run.
+@inlinable
+public func withNoGrad<R>(_ body: () throws -> R) rethrows -> R {
+    try GradMode.$isEnabled.withValue(false) { try body() }
+}
+
+/// The record of the op that produced a variable: its inputs and its pullback (the vector-Jacobian
+/// product), which maps the gradient of the output to one gradient per input (nil where none flows).
+@usableFromInline
+final class GradNode<Scalar: TensorFloatingPoint> {
+    @usableFromInline let name: String
+    @usableFromInline let inputs: [Variable<Scalar>]
+    @usableFromInline let pullback: (Tensor<Scalar>) -> [Tensor<Scalar>?]
+
+    @inlinable
+    init(name: String, inputs: [Variable<Scalar>], pullback: @escaping (Tensor<Scalar>) -> [Tensor<Scalar>?]) {
+        self.name = name
+        self.inputs = inputs
+        self.pullback = pullback
+    }
+}
+
+/// A tensor that takes part in reverse-mode automatic differentiation.
+///
+/// A variable holds a `value` and, when it was produced by a differentiable op while `GradMode.isEnabled`,
+/// the op's `GradNode` (its inputs and pullback). `backward()` walks the graph in reverse topological
+/// order, accumulates gradients of leaves with `requiresGrad` into `grad`, and then frees the graph (every
+/// saved intermediate), so a training loop does not grow memory.
+///
+/// Variables are reference types, like PyTorch tensors: a parameter is one object that layers read and
+/// optimizers update in place.
+public final class Variable<Scalar: TensorFloatingPoint>: @unchecked Sendable {
+    /// The current value. Optimizers update parameters by writing into its storage or replacing it.
+    public var value: Tensor<Scalar>
+    /// The accumulated gradient of a leaf after `backward()` (nil until then, and after `zeroGrad()`).
+    public var grad: Tensor<Scalar>?
+    /// Whether gradients flow to (and through) this variable.
+    public var requiresGrad: Bool
+    /// The op that produced this variable, or nil for a leaf (and after the graph was freed).
+    @usableFromInline var node: GradNode<Scalar>?
+
+    /// Creates a leaf variable.
+    /// - Parameters:
+    ///   - value: The value.
+    ///   - requiresGrad: Whether `backward()` computes its gradient.
+    @inlinable
+    public init(_ value: Tensor<Scalar>, requiresGrad: Bool = false) {
+        self.value = value
+        self.requiresGrad = requiresGrad
+        self.node = nil
+    }
+
+    /// The value's shape.
+    @inlinable public var shape: [Int] { value.shape }
+    /// The value's rank.
+    @inlinable public var rank: Int { value.rank }
+    /// Whether this variable was created by the user rather than by a recorded op.
+    @inlinable public var isLeaf: Bool { node == nil }
+    /// The name of the op that produced this variable, if any (for debugging).
+    public var operationName: String? { node?.name }
+
+    /// The same value without history (gradients do not flow through the result), like `torch.detach`.
+    @inlinable
+    public func detached() -> Variable { Variable(value) }
+
+    /// Clears the accumulated gradient (sets it to nil, like PyTorch's `zero_grad(set_to_none=True)`).
+    @inlinable
+    public func zeroGrad() { grad = nil }
+
+    /// Creates the output of a differentiable op: records `pullback` when gradients are enabled and any
+    /// input requires them, else returns a constant.
+    /// - Parameters:
+    ///   - value: The op's result.
+    ///   - name: The op name (for debugging and error messages).
+    ///   - inputs: The differentiable inputs, in the order the pullback returns their gradients.
+    ///   - pullback: Maps the output gradient to the inputs' gradients.
+    @inlinable
+    public static func record(
+        _ value: Tensor<Scalar>, name: String, inputs: [Variable],
+        pullback: @escaping (Tensor<Scalar>) -> [Tensor<Scalar>?]
+    ) -> Variable {
+        guard GradMode.isEnabled, inputs.contains(where: { $0.requiresGrad }) else { return Variable(value) }
+        let result = Variable(value, requiresGrad: true)
+        result.node = GradNode(name: name, inputs: inputs, pullback: pullback)
+        return result
+    }
+
+    /// Backpropagates from this variable: for a scalar, the seed is 1; otherwise pass `seed` with the
+    /// value's shape. Gradients of leaves with `requiresGrad` accumulate into their `grad`.
+    /// - Parameters:
+    ///   - seed: The gradient of some scalar with respect to this variable (default: 1 for a scalar).
+    ///   - retainGraph: Keep the graph so `backward` can run again (default: free it).
+    public func backward(seed: Tensor<Scalar>? = nil, retainGraph: Bool = false) {
+        let start: Tensor<Scalar>
+        if let seed {
+            precondition(seed.shape == value.shape, "backward: seed shape \(seed.shape) differs from value shape \(value.shape)")
+            start = seed
+        } else {
+            precondition(value.count == 1, "backward: seed needed for a non-scalar of shape \(value.shape)")
+            start = Tensor<Scalar>.ones(value.shape)
+        }
+        guard requiresGrad else { return }
+
+        // Reverse topological order by an iterative depth-first search.
+        var order: [Variable] = []
+        var visited = Set<ObjectIdentifier>()
+        var stack: [(Variable, Int)] = [(self, 0)]
+        visited.insert(ObjectIdentifier(self))
+        while let (variable, next) = stack.popLast() {
+            let inputs = variable.node?.inputs ?? []
+            if next < inputs.count {
+                stack.append((variable, next + 1))
+                let input = inputs[next]
+                if input.requiresGrad && visited.insert(ObjectIdentifier(input)).inserted {
+                    stack.append((input, 0))
+                }
+            } else {
+                order.append(variable)
+            }
+        }
+
+        // Gradients of intermediate variables live only here; `owned` marks tensors this loop allocated
+        // (safe to add into in place), as opposed to tensors returned by a pullback (which may alias).
+        var gradients: [ObjectIdentifier: (tensor: Tensor<Scalar>, owned: Bool)] = [:]
+        gradients[ObjectIdentifier(self)] = (start, false)
+        for variable in order.reversed() {
+            let id = ObjectIdentifier(variable)
+            guard let (gradient, _) = gradients.removeValue(forKey: id) else { continue }
+            guard let node = variable.node else {
+                variable.accumulate(gradient)
+                continue
+            }
+            let inputGradients = node.pullback(gradient)
+            precondition(
+                inputGradients.count == node.inputs.count,
+                "backward: \(node.name) returned \(inputGradients.count) gradients for \(node.inputs.count) inputs")
+            for (input, inputGradient) in zip(node.inputs, inputGradients) {
+                guard input.requiresGrad, let inputGradient else { continue }
+                precondition(
+                    inputGradient.shape == input.shape,
+                    "backward: \(node.name) gave a gradient of shape \(inputGradient.shape) for an input of shape \(input.shape)")
+                let key = ObjectIdentifier(input)
+                if let existing = gradients[key] {
+                    if existing.owned {
+                        existing.tensor.addInPlace(inputGradient)
+                    } else {
+                        gradients[key] = (existing.tensor + inputGradient, true)
+                    }
+                } else {
+                    gradients[key] = (inputGradient, false)
+                }
+            }
+        }
+        if !retainGraph {
+            for variable in order { variable.node = nil }
+        }
+    }
+
+    /// Adds `gradient` into `grad` (a leaf's accumulator); the first gradient is copied so that `grad`
+    /// never aliases another tensor.
+    @usableFromInline
+    func accumulate(_ gradient: Tensor<Scalar>) {
+        if let grad {
+            grad.addInPlace(gradient)
+        } else {
+            grad = gradient.copy()
+        }
+    }
+}
+
+extension Variable: CustomStringConvertible {
+    /// The value, and the op that produced it.
+    public var description: String {
+        "Variable(requiresGrad: \(requiresGrad)\(node.map { ", op: \($0.name)" } ?? ""),\n\(value))"
+    }
+}

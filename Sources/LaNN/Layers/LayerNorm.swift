@@ -1,0 +1,126 @@
+import LaTensor
+
+extension Variable {
+    /// Layer normalisation over the last axis as one fused op: `(x - mean) / sqrt(var + eps) * weight + bias`
+    /// with the biased variance, like `torch.nn.functional.layer_norm`. The forward saves only the per-row
+    /// mean and reciprocal standard deviation; the pullback recomputes the normalised input.
+    /// - Parameters:
+    ///   - weight: [D] gain, or nil.
+    ///   - bias: [D] shift, or nil.
+    ///   - epsilon: Added to the variance.
+    @inlinable
+    public func layerNorm(weight: Variable?, bias: Variable?, epsilon: Scalar = 1e-5) -> Variable {
+        let x = value.contiguous()
+        let d = x.shape[x.rank - 1]
+        precondition(weight == nil || weight!.shape == [d], "layerNorm: weight shape \(weight!.shape) does not match input \(x.shape)")
+        precondition(bias == nil || bias!.shape == [d], "layerNorm: bias shape \(bias!.shape) does not match input \(x.shape)")
+        let rows = x.count / Swift.max(d, 1)
+        let output = Tensor<Scalar>(uninitializedShape: x.shape)
+        let means = Tensor<Scalar>(uninitializedShape: [rows])
+        let inverseStd = Tensor<Scalar>(uninitializedShape: [rows])
+        let gamma = weight?.value.contiguous(), beta = bias?.value.contiguous()
+        let px = UnsafePointer(x.storage.pointer + x.offset), py = output.storage.pointer
+        let pm = means.storage.pointer, ps = inverseStd.storage.pointer
+        let pg = gamma.map { UnsafePointer($0.storage.pointer + $0.offset) }
+        let pb = beta.map { UnsafePointer($0.storage.pointer + $0.offset) }
+        withExtendedLifetime((x, gamma, beta)) {
+            Threading.parallelFor(total: rows, cost: 6 * d) { range in
+                for r in range {
+                    let row = px + r * d, out = py + r * d
+                    var sum: Scalar = 0
+                    for i in 0..<d { sum += row[i] }
+                    let mean = sum / Scalar(d)
+                    var squares: Scalar = 0
+                    for i in 0..<d { let c = row[i] - mean; squares += c * c }
+                    let rstd = 1 / (squares / Scalar(d) + epsilon).squareRoot()
+                    pm[r] = mean
+                    ps[r] = rstd
+                    switch (pg, pb) {
+                    case let (g?, b?): for i in 0..<d { out[i] = (row[i] - mean) * rstd * g[i] + b[i] }
+                    case let (g?, nil): for i in 0..<d { out[i] = (row[i] - mean) * rstd * g[i] }
+                    case let (nil, b?): for i in 0..<d { out[i] = (row[i] - mean) * rstd + b[i] }
+                    case (nil, nil): for i in 0..<d { out[i] = (row[i] - mean) * rstd }
+                    }
+                }
+            }
+        }
+        var inputs = [self]
+        if let weight { inputs.append(weight) }
+        if let bias { inputs.append(bias) }
+        let needX = requiresGrad, needW = weight?.requiresGrad ?? false, needB = bias?.requiresGrad ?? false
+        let hasW = weight != nil, hasB = bias != nil
+        return Variable.record(output, name: "layerNorm", inputs: inputs) { g in
+            let gc = g.contiguous()
+            let dx = Tensor<Scalar>(uninitializedShape: x.shape)
+            let chunks = Swift.max(1, Swift.min(Threading.threadCount, rows))
+            // Per-chunk partial sums for dW and dB, reduced afterwards (no write sharing between threads).
+            let partialW = Tensor<Scalar>.zeros([chunks, d]), partialB = Tensor<Scalar>.zeros([chunks, d])
+            let pgrad = UnsafePointer(gc.storage.pointer + gc.offset), pdx = dx.storage.pointer
+            let ppw = partialW.storage.pointer, ppb = partialB.storage.pointer
+            withExtendedLifetime((x, gc, gamma, means, inverseStd)) {
+                Threading.parallelFor(total: chunks, cost: rows * d * 8 / chunks) { chunkRange in
+                    for chunk in chunkRange {
+                        let lo = rows * chunk / chunks, hi = rows * (chunk + 1) / chunks
+                        let accW = ppw + chunk * d, accB = ppb + chunk * d
+                        for r in lo..<hi {
+                            let row = px + r * d, gr = pgrad + r * d, out = pdx + r * d
+                            let mean = pm[r], rstd = ps[r]
+                            var sumDy: Scalar = 0, sumDyXhat: Scalar = 0
+                            for i in 0..<d {
+                                let xhat = (row[i] - mean) * rstd
+                                let dy = pg.map { gr[i] * $0[i] } ?? gr[i]
+                                sumDy += dy
+                                sumDyXhat += dy * xhat
+                                accW[i] += gr[i] * xhat
+                                accB[i] += gr[i]
+                            }
+                            if needX {
+                                let meanDy = sumDy / Scalar(d), meanDyXhat = sumDyXhat / Scalar(d)
+                                for i in 0..<d {
+                                    let xhat = (row[i] - mean) * rstd
+                                    let dy = pg.map { gr[i] * $0[i] } ?? gr[i]
+                                    out[i] = rstd * (dy - meanDy - xhat * meanDyXhat)
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            var grads: [Tensor<Scalar>?] = [needX ? dx : nil]
+            if hasW { grads.append(needW ? partialW.sum(axis: 0) : nil) }
+            if hasB { grads.append(needB ? partialB.sum(axis: 0) : nil) }
+            return grads
+        }
+    }
+}
+
+/// Layer normalisation over the last axis with a learnable gain and shift. Parameters: `weight`, `bias`.
+public final class LayerNorm<Scalar: TensorFloatingPoint>: Module {
+    /// [D] gain, initialised to 1.
+    public let weight: Variable<Scalar>
+    /// [D] shift, initialised to 0.
+    public let bias: Variable<Scalar>
+    /// Added to the variance.
+    public let epsilon: Scalar
+    /// Training mode.
+    public var isTraining = true
+
+    /// Creates a layer norm over `dimension` features.
+    /// - Parameters:
+    ///   - dimension: The size of the normalised (last) axis.
+    ///   - epsilon: Added to the variance (PyTorch's default 1e-5).
+    public init(_ dimension: Int, epsilon: Scalar = 1e-5) {
+        weight = Variable(Tensor<Scalar>.ones([dimension]), requiresGrad: true)
+        bias = Variable(Tensor<Scalar>.zeros([dimension]), requiresGrad: true)
+        self.epsilon = epsilon
+    }
+
+    /// The parameters `weight` and `bias`.
+    public var localParameters: [(name: String, parameter: Variable<Scalar>)] { [("weight", weight), ("bias", bias)] }
+
+    /// Normalises the last axis of `input`.
+    /// - Parameter input: [..., D].
+    public func callAsFunction(_ input: Variable<Scalar>) -> Variable<Scalar> {
+        input.layerNorm(weight: weight, bias: bias, epsilon: epsilon)
+    }
+}
