@@ -40,6 +40,12 @@ public final class Dropout<Scalar: TensorFloatingPoint>: Module {
     /// No parameters.
     public var localParameters: [(name: String, parameter: Variable<Scalar>)] { [] }
 
+    /// The mask generator, under the name `generator`.
+    public var localGenerators: [String: RandomGenerator] {
+        get { ["generator": generator] }
+        set { if let saved = newValue["generator"] { generator = saved } }
+    }
+
     /// Applies dropout in training mode; the identity in evaluation mode.
     /// - Parameter input: Any shape.
     public func callAsFunction(_ input: Variable<Scalar>) -> Variable<Scalar> {

@@ -16,11 +16,43 @@ public protocol Module<Scalar>: AnyObject {
     var children: [(name: String, module: any Module<Scalar>)] { get }
     /// Training mode (dropout active) or evaluation mode.
     var isTraining: Bool { get set }
+    /// Random generators the module itself owns (e.g. a dropout mask stream), by name; part of a saved
+    /// training state so that resumed training draws the same random numbers.
+    var localGenerators: [String: RandomGenerator] { get set }
 }
 
 extension Module {
     /// Modules with no children.
     public var children: [(name: String, module: any Module<Scalar>)] { [] }
+
+    /// Modules with no random generators.
+    public var localGenerators: [String: RandomGenerator] {
+        get { [:] }
+        set {}
+    }
+
+    /// Every random generator in the tree by dotted path (e.g. `transformer.resblocks.0.dropout.generator`).
+    public func namedGenerators() -> [String: RandomGenerator] {
+        var result: [String: RandomGenerator] = [:]
+        for (path, module) in namedModules() {
+            for (name, generator) in module.localGenerators {
+                result[path.isEmpty ? name : path + "." + name] = generator
+            }
+        }
+        return result
+    }
+
+    /// Restores generators saved by `namedGenerators()`; paths that match no generator are ignored.
+    /// - Parameter generators: Generators by dotted path.
+    public func loadGenerators(_ generators: [String: RandomGenerator]) {
+        for (path, module) in namedModules() {
+            var local = module.localGenerators
+            for name in local.keys {
+                if let saved = generators[path.isEmpty ? name : path + "." + name] { local[name] = saved }
+            }
+            module.localGenerators = local
+        }
+    }
 
     /// Every parameter in the tree with its dotted path, depth first, in checkpoint order.
     public func namedParameters() -> [(name: String, parameter: Variable<Scalar>)] {
