@@ -19,12 +19,14 @@ let package = Package(
             pkgConfig: "openblas",
             providers: [.apt(["libopenblas-dev", "liblapacke-dev"])]
         ),
+        // zlib from Debian's zlib1g-dev (gzip-compressed vocabularies and datasets).
+        .systemLibrary(name: "CLaZlib", path: "Sources/CLaZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         // Layer 1: strided tensors, kernels, BLAS/LAPACK, random generators.
         .target(name: "LaTensor", dependencies: ["CLaBLAS"]),
         // Layer 2: autodiff, modules, optimizers, checkpoints.
         .target(name: "LaNN", dependencies: ["LaTensor"]),
         // Layer 2 (beside LaNN): tokenizer, datasets, images, text augmentation.
-        .target(name: "LaData", dependencies: ["LaTensor"]),
+        .target(name: "LaData", dependencies: ["LaTensor", "CLaZlib"]),
         // Layer 3: the CLIP model, losses, evaluation.
         .target(name: "LaCLIP", dependencies: ["LaNN", "LaData"]),
 
@@ -32,5 +34,6 @@ let package = Package(
 
         .testTarget(name: "LaTensorTests", dependencies: ["LaTensor"]),
         .testTarget(name: "LaNNTests", dependencies: ["LaNN"], exclude: ["Resources"]),
+        .testTarget(name: "LaCLIPTests", dependencies: ["LaCLIP"], exclude: ["Resources"]),
     ]
 )

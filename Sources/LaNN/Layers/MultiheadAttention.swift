@@ -26,8 +26,9 @@ public final class MultiheadAttention<Scalar: TensorFloatingPoint>: Module {
     ///   - width: The model width D (divisible by `heads`).
     ///   - heads: The number of heads.
     ///   - qkNorm: Add per-head LayerNorms on queries and keys.
+    ///   - qkNormEpsilon: Their epsilon.
     ///   - generator: The random generator.
-    public init(width: Int, heads: Int, qkNorm: Bool = false, generator: inout RandomGenerator) {
+    public init(width: Int, heads: Int, qkNorm: Bool = false, qkNormEpsilon: Scalar = 1e-5, generator: inout RandomGenerator) {
         precondition(heads > 0 && width % heads == 0, "MultiheadAttention: width \(width) is not divisible by \(heads) heads")
         self.width = width
         self.heads = heads
@@ -36,8 +37,8 @@ public final class MultiheadAttention<Scalar: TensorFloatingPoint>: Module {
         inProjBias = Variable(Tensor<Scalar>.zeros([3 * width]), requiresGrad: true)
         outProj = Linear(width, width, generator: &generator)
         outProj.bias?.value.fill(0)
-        queryNorm = qkNorm ? LayerNorm(width / heads) : nil
-        keyNorm = qkNorm ? LayerNorm(width / heads) : nil
+        queryNorm = qkNorm ? LayerNorm(width / heads, epsilon: qkNormEpsilon) : nil
+        keyNorm = qkNorm ? LayerNorm(width / heads, epsilon: qkNormEpsilon) : nil
     }
 
     /// The parameters `in_proj_weight` and `in_proj_bias`.

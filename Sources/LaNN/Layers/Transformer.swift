@@ -56,11 +56,13 @@ public final class ResidualAttentionBlock<Scalar: TensorFloatingPoint>: Module {
     ///   - mlpRatio: Hidden width of the MLP over the model width.
     ///   - activation: The MLP activation.
     ///   - qkNorm: Per-head LayerNorm on queries and keys.
+    ///   - layerNormEpsilon: Epsilon of every LayerNorm in the block.
     ///   - generator: The random generator.
-    public init(width: Int, heads: Int, mlpRatio: Double = 4, activation: Activation = .gelu, qkNorm: Bool = false, generator: inout RandomGenerator) {
-        ln1 = LayerNorm(width)
-        attention = MultiheadAttention(width: width, heads: heads, qkNorm: qkNorm, generator: &generator)
-        ln2 = LayerNorm(width)
+    public init(width: Int, heads: Int, mlpRatio: Double = 4, activation: Activation = .gelu, qkNorm: Bool = false,
+                layerNormEpsilon: Scalar = 1e-5, generator: inout RandomGenerator) {
+        ln1 = LayerNorm(width, epsilon: layerNormEpsilon)
+        attention = MultiheadAttention(width: width, heads: heads, qkNorm: qkNorm, qkNormEpsilon: layerNormEpsilon, generator: &generator)
+        ln2 = LayerNorm(width, epsilon: layerNormEpsilon)
         mlp = MLP(width: width, hidden: Int(Double(width) * mlpRatio), activation: activation, generator: &generator)
     }
 
@@ -100,12 +102,16 @@ public final class Transformer<Scalar: TensorFloatingPoint>: Module {
     ///   - mlpRatio: MLP hidden width over D.
     ///   - activation: The MLP activation.
     ///   - qkNorm: Per-head LayerNorm on queries and keys.
+    ///   - layerNormEpsilon: Epsilon of every LayerNorm.
     ///   - generator: The random generator.
-    public init(width: Int, layers: Int, heads: Int, mlpRatio: Double = 4, activation: Activation = .gelu, qkNorm: Bool = false, generator: inout RandomGenerator) {
+    public init(width: Int, layers: Int, heads: Int, mlpRatio: Double = 4, activation: Activation = .gelu, qkNorm: Bool = false,
+                layerNormEpsilon: Scalar = 1e-5, generator: inout RandomGenerator) {
         self.width = width
         var blocks: [ResidualAttentionBlock<Scalar>] = []
         for _ in 0..<layers {
-            blocks.append(ResidualAttentionBlock(width: width, heads: heads, mlpRatio: mlpRatio, activation: activation, qkNorm: qkNorm, generator: &generator))
+            blocks.append(ResidualAttentionBlock(
+                width: width, heads: heads, mlpRatio: mlpRatio, activation: activation, qkNorm: qkNorm,
+                layerNormEpsilon: layerNormEpsilon, generator: &generator))
         }
         self.blocks = blocks
         let attentionStd = 1 / Scalar(width).squareRoot()

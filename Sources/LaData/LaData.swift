@@ -1,2 +1,0 @@
-// The LaData layer. See Documentation/Architecture.md for what lives here; later issues fill it in.
-@_exported import LaTensor
