@@ -34,6 +34,7 @@ let package = Package(
 
         .testTarget(name: "LaTensorTests", dependencies: ["LaTensor"]),
         .testTarget(name: "LaNNTests", dependencies: ["LaNN"], exclude: ["Resources"]),
+        .testTarget(name: "LaDataTests", dependencies: ["LaData"]),
         .testTarget(name: "LaCLIPTests", dependencies: ["LaCLIP"], exclude: ["Resources"]),
     ]
 )
