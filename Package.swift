@@ -10,6 +10,11 @@ let package = Package(
         .library(name: "LaData", targets: ["LaData"]),
         .library(name: "LaCLIP", targets: ["LaCLIP"]),
         .executable(name: "TensorTour", targets: ["TensorTour"]),
+        .executable(name: "laclip", targets: ["LaCLIPTool"]),
+        .executable(name: "TrainCLIP", targets: ["TrainCLIP"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
     ],
     targets: [
         // System libraries: OpenBLAS (CBLAS) and LAPACKE from Debian's libopenblas-dev and liblapacke-dev.
@@ -21,20 +26,32 @@ let package = Package(
         ),
         // zlib from Debian's zlib1g-dev (gzip-compressed vocabularies and datasets).
         .systemLibrary(name: "CLaZlib", path: "Sources/CLaZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        // Vectorised Float32 kernels (AVX2+FMA per function, runtime dispatch, scalar fallbacks) for LaTensor.
+        .target(name: "CLaKernels", linkerSettings: [.linkedLibrary("m")]),
+        // JPEG (libjpeg-turbo, libjpeg62-turbo-dev) and PNG (libpng, libpng-dev) decoding with setjmp error handling.
+        .target(name: "CLaImageCodecs", linkerSettings: [.linkedLibrary("jpeg"), .linkedLibrary("png16")]),
         // Layer 1: strided tensors, kernels, BLAS/LAPACK, random generators.
-        .target(name: "LaTensor", dependencies: ["CLaBLAS"]),
+        .target(name: "LaTensor", dependencies: ["CLaBLAS", "CLaKernels"]),
         // Layer 2: autodiff, modules, optimizers, checkpoints.
         .target(name: "LaNN", dependencies: ["LaTensor"]),
         // Layer 2 (beside LaNN): tokenizer, datasets, images, text augmentation.
-        .target(name: "LaData", dependencies: ["LaTensor", "CLaZlib"]),
+        .target(name: "LaData", dependencies: ["LaTensor", "CLaZlib", "CLaImageCodecs"]),
         // Layer 3: the CLIP model, losses, evaluation.
         .target(name: "LaCLIP", dependencies: ["LaNN", "LaData"]),
 
         .executableTarget(name: "TensorTour", dependencies: ["LaTensor"], path: "Examples/TensorTour"),
+        .executableTarget(
+            name: "LaCLIPTool",
+            dependencies: ["LaCLIP", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "Examples/LaCLIPTool"),
+        .executableTarget(
+            name: "TrainCLIP",
+            dependencies: ["LaCLIP", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "Examples/TrainCLIP"),
 
         .testTarget(name: "LaTensorTests", dependencies: ["LaTensor"]),
         .testTarget(name: "LaNNTests", dependencies: ["LaNN"], exclude: ["Resources"]),
-        .testTarget(name: "LaDataTests", dependencies: ["LaData"]),
+        .testTarget(name: "LaDataTests", dependencies: ["LaData"], exclude: ["Resources"]),
         .testTarget(name: "LaCLIPTests", dependencies: ["LaCLIP"], exclude: ["Resources"]),
     ]
 )

@@ -17,10 +17,12 @@ let package = Package(
         .package(path: ".."),
     ],
     targets: [
+        // glibc allocator statistics (mallinfo2) for the block benchmark's memory check.
+        .target(name: "CMallocStats"),
         // Shapes, inputs, raw-BLAS reference calls and byte/FLOP accounting shared by every benchmark.
         .target(
             name: "BenchmarkSupport",
-            dependencies: [.product(name: "LaTensor", package: root)]
+            dependencies: ["CMallocStats", .product(name: "LaTensor", package: root), .product(name: "LaNN", package: root)]
         ),
         // ordo-one benchmark suites (discovered by the plugin under Benchmarks/<Name>/).
         .executableTarget(
@@ -43,10 +45,35 @@ let package = Package(
             path: "Benchmarks/TensorKernels",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
         ),
+        .executableTarget(
+            name: "BlockBenchmark",
+            dependencies: [
+                "BenchmarkSupport",
+                .product(name: "LaTensor", package: root),
+                .product(name: "LaNN", package: root),
+                .product(name: "Benchmark", package: "benchmark"),
+            ],
+            path: "Benchmarks/BlockBenchmark",
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        ),
         // Self-timed ratio printer: LaTensor vs raw sgemm, and kernel bandwidth vs copy, in one process.
         .executableTarget(
             name: "TensorRatios",
             dependencies: ["BenchmarkSupport", .product(name: "LaTensor", package: root)]
+        ),
+        // Self-timed transformer block: LaNN fwd+bwd, its BLAS share (LaTensor's BLASProfiler), PyTorch's time for
+        // the same block (Scripts/torch_block.py as a subprocess), and RSS over 50 AdamW training steps.
+        .executableTarget(
+            name: "BlockRatios",
+            dependencies: [
+                "BenchmarkSupport", .product(name: "LaTensor", package: root), .product(name: "LaNN", package: root),
+            ]
+        ),
+        // Self-timed CLIP BPE tokenizer (LaData): captions/s on the COCO captions with 1 and 2 threads, against
+        // open_clip and HF `tokenizers` (Scripts/tokenizer_reference.py as a subprocess).
+        .executableTarget(
+            name: "TokenizerRatios",
+            dependencies: [.product(name: "LaData", package: root), .product(name: "LaTensor", package: root)]
         ),
     ]
 )

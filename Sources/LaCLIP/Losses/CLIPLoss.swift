@@ -9,9 +9,22 @@ public struct ContrastiveLossOutput<Scalar: TensorFloatingPoint> {
     public let imageToTextAccuracy: Double
     /// Fraction of texts whose most similar image is their own.
     public let textToImageAccuracy: Double
+
+    /// Creates an output.
+    /// - Parameters:
+    ///   - loss: The scalar loss.
+    ///   - imageToTextAccuracy: Image-to-text top-1 accuracy.
+    ///   - textToImageAccuracy: Text-to-image top-1 accuracy.
+    @inlinable
+    public init(loss: Variable<Scalar>, imageToTextAccuracy: Double, textToImageAccuracy: Double) {
+        self.loss = loss
+        self.imageToTextAccuracy = imageToTextAccuracy
+        self.textToImageAccuracy = textToImageAccuracy
+    }
 }
 
 /// The fraction of rows of `logits` whose argmax equals `offset + row`.
+@inlinable
 func diagonalAccuracy<T: TensorFloatingPoint>(_ logits: Tensor<T>, offset: Int = 0) -> Double {
     let rows = logits.shape[0]
     guard rows > 0 else { return 0 }
@@ -38,6 +51,7 @@ func diagonalAccuracy<T: TensorFloatingPoint>(_ logits: Tensor<T>, offset: Int =
 ///   - allImageFeatures: Images of every rank [N, E], or nil on one process.
 ///   - allTextFeatures: Texts of every rank [N, E], or nil on one process.
 ///   - labelOffset: This rank's first label.
+@inlinable
 public func clipLoss<T: TensorFloatingPoint>(
     imageFeatures: Variable<T>, textFeatures: Variable<T>, logitScale: Variable<T>,
     allImageFeatures: Variable<T>? = nil, allTextFeatures: Variable<T>? = nil, labelOffset: Int = 0
@@ -99,6 +113,7 @@ public func clipLoss<T: TensorFloatingPoint>(
 ///   - textFeatures: [(M+1)·B, E], normalised, version-major.
 ///   - versions: M + 1.
 ///   - logitScale: The exponentiated scale.
+@inlinable
 public func multiTextCLIPLoss<T: TensorFloatingPoint>(
     imageFeatures: Variable<T>, textFeatures: Variable<T>, versions: Int, logitScale: Variable<T>
 ) -> ContrastiveLossOutput<T> {
@@ -128,6 +143,7 @@ public func multiTextCLIPLoss<T: TensorFloatingPoint>(
 ///   - textFeatures: [B, E], normalised.
 ///   - logitScale: The exponentiated scale s.
 ///   - logitBias: The bias b.
+@inlinable
 public func sigLIPLoss<T: TensorFloatingPoint>(
     imageFeatures: Variable<T>, textFeatures: Variable<T>, logitScale: Variable<T>, logitBias: Variable<T>
 ) -> ContrastiveLossOutput<T> {

@@ -74,6 +74,7 @@ public final class CLIP<Scalar: TensorFloatingPoint>: Module {
     /// - Parameters:
     ///   - images: [B, 3, H, W] normalised pixels.
     ///   - normalize: L2-normalise the result.
+    @inlinable
     public func encodeImage(_ images: Tensor<Scalar>, normalize: Bool = false) -> Variable<Scalar> {
         let features = visual(Variable(images))
         return normalize ? features.l2Normalized(axis: -1) : features
@@ -84,6 +85,7 @@ public final class CLIP<Scalar: TensorFloatingPoint>: Module {
     /// - Parameters:
     ///   - tokens: [B, L] token ids with L <= contextLength.
     ///   - normalize: L2-normalise the result.
+    @inlinable
     public func encodeText(_ tokens: Tensor<Int>, normalize: Bool = false) -> Variable<Scalar> {
         precondition(
             tokens.rank == 2 && tokens.shape[1] <= configuration.text.contextLength,
@@ -102,6 +104,7 @@ public final class CLIP<Scalar: TensorFloatingPoint>: Module {
     }
 
     /// Clamps `logit_scale` to [0, ln 100] in place; call after every optimizer step.
+    @inlinable
     public func clampLogitScale() {
         logitScale.value.clampInPlace(min: 0, max: CLIP.maximumLogitScale)
     }

@@ -62,6 +62,7 @@ public final class VisionTransformer<Scalar: TensorFloatingPoint>: Module {
     /// Image embeddings (not normalised).
     /// - Parameter images: [B, 3, imageSize, imageSize].
     /// - Returns: [B, embed].
+    @inlinable
     public func callAsFunction(_ images: Variable<Scalar>) -> Variable<Scalar> {
         let size = configuration.imageSize
         precondition(

@@ -43,6 +43,14 @@ public struct CompletionServer: Sendable, Equatable {
         if !base.hasSuffix("/v1") { base += "/v1" }
         return URL(string: base + (endpoint == .completions ? "/completions" : "/chat/completions"))!
     }
+
+    /// The URL of the model list, `GET /v1/models`.
+    public var modelsURL: URL {
+        var base = baseURL.absoluteString
+        while base.hasSuffix("/") { base.removeLast() }
+        if !base.hasSuffix("/v1") { base += "/v1" }
+        return URL(string: base + "/models")!
+    }
 }
 
 /// Sampling settings; the defaults are the paper's (temperature 0.9, top-p 0.95, at most 77 new tokens),
@@ -56,6 +64,10 @@ public struct SamplingParameters: Sendable, Codable, Equatable {
     public var maximumTokens: Int = 77
     /// Stop sequences.
     public var stop: [String] = ["\n"]
+
+    enum CodingKeys: String, CodingKey {
+        case temperature, topP = "top_p", maximumTokens = "max_tokens", stop
+    }
 
     /// The paper's defaults.
     public init() {}
@@ -117,8 +129,10 @@ public final class CompletionClient: Sendable {
         self.maximumRetries = maximumRetries
         self.initialBackoff = initialBackoff
         let configuration = URLSessionConfiguration.ephemeral
-        configuration.timeoutIntervalForRequest = timeout
-        configuration.timeoutIntervalForResource = timeout
+        // The client enforces `timeout` itself (see `send`): Foundation on Linux truncates these to whole
+        // seconds (0.5 s becomes an immediate time-out), so they only serve as a backstop here.
+        configuration.timeoutIntervalForRequest = timeout.rounded(.up) + 1
+        configuration.timeoutIntervalForResource = timeout.rounded(.up) + 1
         self.session = URLSession(configuration: configuration)
     }
 
@@ -152,27 +166,64 @@ public final class CompletionClient: Sendable {
         case .completions: body["prompt"] = prompt
         case .chat: body["messages"] = [["role": "user", "content": prompt]]
         }
-        var request = URLRequest(url: url, timeoutInterval: timeout)
+        var request = URLRequest(url: url, timeoutInterval: timeout.rounded(.up) + 1)
         request.httpMethod = "POST"
         request.setValue("application/json", forHTTPHeaderField: "Content-Type")
         if let key = server.apiKey { request.setValue("Bearer \(key)", forHTTPHeaderField: "Authorization") }
         request.httpBody = try JSONSerialization.data(withJSONObject: body)
+        return try parseCompletion(try await send(request, url: url), url: url)
+    }
 
-        let data: Data, response: URLResponse
+    /// The model ids the server lists at `GET /v1/models` (one attempt, no retries).
+    /// - Throws: `CompletionClientError`.
+    public func modelIDs() async throws -> [String] {
+        let url = server.modelsURL
+        var request = URLRequest(url: url, timeoutInterval: timeout.rounded(.up) + 1)
+        if let key = server.apiKey { request.setValue("Bearer \(key)", forHTTPHeaderField: "Authorization") }
+        let data = try await send(request, url: url)
+        guard let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any], let list = object["data"] as? [[String: Any]] else {
+            throw CompletionClientError.malformedResponse(url: url.absoluteString, detail: "no `data` list in \(String(decoding: data.prefix(200), as: UTF8.self))")
+        }
+        return list.compactMap { $0["id"] as? String }
+    }
+
+    /// Sends a request and returns the body of a 2xx answer, mapping failures to `CompletionClientError`.
+    func send(_ request: URLRequest, url: URL) async throws -> Data {
+        let data: Data, status: Int?
         do {
-            (data, response) = try await session.data(for: request)
+            // Race the request against the time-out, to the sub-second (see `init`).
+            (data, status) = try await withThrowingTaskGroup(of: (Data, Int?)?.self) { group in
+                group.addTask { [session] in
+                    let (data, response) = try await session.data(for: request)
+                    return (data, (response as? HTTPURLResponse)?.statusCode)
+                }
+                group.addTask { [timeout] in
+                    try await Task.sleep(nanoseconds: UInt64(timeout * 1e9))
+                    return nil
+                }
+                defer { group.cancelAll() }
+                guard let first = try await group.next(), let result = first else { throw URLError(.timedOut) }
+                return result
+            }
         } catch let error as URLError {
             if error.code == .timedOut { throw CompletionClientError.timedOut(url: url.absoluteString, seconds: timeout) }
             throw CompletionClientError.unreachable(url: url.absoluteString, detail: error.localizedDescription)
+        } catch let error as CancellationError {
+            throw error
         } catch {
             throw CompletionClientError.unreachable(url: url.absoluteString, detail: "\(error)")
         }
-        guard let http = response as? HTTPURLResponse else {
+        guard let status else {
             throw CompletionClientError.malformedResponse(url: url.absoluteString, detail: "not an HTTP response")
         }
-        guard (200..<300).contains(http.statusCode) else {
-            throw CompletionClientError.httpStatus(url: url.absoluteString, status: http.statusCode, body: String(decoding: data, as: UTF8.self))
+        guard (200..<300).contains(status) else {
+            throw CompletionClientError.httpStatus(url: url.absoluteString, status: status, body: String(decoding: data, as: UTF8.self))
         }
+        return data
+    }
+
+    /// The generated text in a completion answer.
+    func parseCompletion(_ data: Data, url: URL) throws -> String {
         guard let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
             let choices = object["choices"] as? [[String: Any]], let first = choices.first
         else {

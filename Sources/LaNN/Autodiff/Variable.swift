@@ -100,6 +100,7 @@ public final class Variable<Scalar: TensorFloatingPoint>: @unchecked Sendable {
     /// - Parameters:
     ///   - seed: The gradient of some scalar with respect to this variable (default: 1 for a scalar).
     ///   - retainGraph: Keep the graph so `backward` can run again (default: free it).
+    @inlinable
     public func backward(seed: Tensor<Scalar>? = nil, retainGraph: Bool = false) {
         let start: Tensor<Scalar>
         if let seed {
@@ -168,7 +169,7 @@ public final class Variable<Scalar: TensorFloatingPoint>: @unchecked Sendable {
 
     /// Adds `gradient` into `grad` (a leaf's accumulator); the first gradient is copied so that `grad`
     /// never aliases another tensor.
-    @usableFromInline
+    @inlinable
     func accumulate(_ gradient: Tensor<Scalar>) {
         if let grad {
             grad.addInPlace(gradient)

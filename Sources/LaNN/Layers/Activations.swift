@@ -13,6 +13,7 @@ public final class GELU<Scalar: TensorFloatingPoint>: Module {
     public var localParameters: [(name: String, parameter: Variable<Scalar>)] { [] }
     /// Applies GELU elementwise.
     /// - Parameter input: Any shape.
+    @inlinable
     public func callAsFunction(_ input: Variable<Scalar>) -> Variable<Scalar> { input.gelu(approximate: approximate) }
 }
 
@@ -26,6 +27,7 @@ public final class QuickGELU<Scalar: TensorFloatingPoint>: Module {
     public var localParameters: [(name: String, parameter: Variable<Scalar>)] { [] }
     /// Applies QuickGELU elementwise.
     /// - Parameter input: Any shape.
+    @inlinable
     public func callAsFunction(_ input: Variable<Scalar>) -> Variable<Scalar> { input.quickGELU() }
 }
 

@@ -38,6 +38,7 @@ public final class Conv2d<Scalar: TensorFloatingPoint>: Module {
     /// The convolution as a sequence of patch features: [B, C, H, W] -> [B, (H/k)·(W/k), outChannels],
     /// patches in row-major order (what a ViT consumes).
     /// - Parameter input: [B, C, H, W] with H and W divisible by the kernel size.
+    @inlinable
     public func patches(_ input: Variable<Scalar>) -> Variable<Scalar> {
         let k = kernelSize
         precondition(
@@ -51,6 +52,7 @@ public final class Conv2d<Scalar: TensorFloatingPoint>: Module {
 
     /// The convolution with PyTorch's output layout: [B, C, H, W] -> [B, outChannels, H/k, W/k].
     /// - Parameter input: [B, C, H, W].
+    @inlinable
     public func callAsFunction(_ input: Variable<Scalar>) -> Variable<Scalar> {
         let p = patches(input)
         return p.transposed(1, 2).reshaped([input.shape[0], weight.shape[0], input.shape[2] / kernelSize, input.shape[3] / kernelSize])

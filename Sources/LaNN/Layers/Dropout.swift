@@ -48,6 +48,7 @@ public final class Dropout<Scalar: TensorFloatingPoint>: Module {
 
     /// Applies dropout in training mode; the identity in evaluation mode.
     /// - Parameter input: Any shape.
+    @inlinable
     public func callAsFunction(_ input: Variable<Scalar>) -> Variable<Scalar> {
         guard isTraining && probability > 0 else { return input }
         return input.dropout(probability: probability, generator: &generator)

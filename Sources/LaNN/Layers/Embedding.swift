@@ -22,6 +22,7 @@ public final class Embedding<Scalar: TensorFloatingPoint>: Module {
 
     /// Looks up `indices` (any shape) and returns `indices.shape + [dimension]`.
     /// - Parameter indices: Entry numbers in `0 ..< count`.
+    @inlinable
     public func callAsFunction(_ indices: Tensor<Int>) -> Variable<Scalar> {
         weight.indexSelect(indices, axis: 0)
     }

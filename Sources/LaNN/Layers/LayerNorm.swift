@@ -55,9 +55,11 @@ extension Variable {
             let chunks = Swift.max(1, Swift.min(Threading.threadCount, rows))
             // Per-chunk partial sums for dW and dB, reduced afterwards (no write sharing between threads).
             let partialW = Tensor<Scalar>.zeros([chunks, d]), partialB = Tensor<Scalar>.zeros([chunks, d])
+            let unitGain = gamma ?? Tensor<Scalar>.ones([d])
             let pgrad = UnsafePointer(gc.storage.pointer + gc.offset), pdx = dx.storage.pointer
             let ppw = partialW.storage.pointer, ppb = partialB.storage.pointer
-            withExtendedLifetime((x, gc, gamma, means, inverseStd)) {
+            let gain = UnsafePointer(unitGain.storage.pointer + unitGain.offset)
+            withExtendedLifetime((x, gc, unitGain, means, inverseStd)) {
                 Threading.parallelFor(total: chunks, cost: rows * d * 8 / chunks) { chunkRange in
                     for chunk in chunkRange {
                         let lo = rows * chunk / chunks, hi = rows * (chunk + 1) / chunks
@@ -68,7 +70,7 @@ extension Variable {
                             var sumDy: Scalar = 0, sumDyXhat: Scalar = 0
                             for i in 0..<d {
                                 let xhat = (row[i] - mean) * rstd
-                                let dy = pg.map { gr[i] * $0[i] } ?? gr[i]
+                                let dy = gr[i] * gain[i]
                                 sumDy += dy
                                 sumDyXhat += dy * xhat
                                 accW[i] += gr[i] * xhat
@@ -78,8 +80,7 @@ extension Variable {
                                 let meanDy = sumDy / Scalar(d), meanDyXhat = sumDyXhat / Scalar(d)
                                 for i in 0..<d {
                                     let xhat = (row[i] - mean) * rstd
-                                    let dy = pg.map { gr[i] * $0[i] } ?? gr[i]
-                                    out[i] = rstd * (dy - meanDy - xhat * meanDyXhat)
+                                    out[i] = rstd * (gr[i] * gain[i] - meanDy - xhat * meanDyXhat)
                                 }
                             }
                         }
@@ -120,6 +121,7 @@ public final class LayerNorm<Scalar: TensorFloatingPoint>: Module {
 
     /// Normalises the last axis of `input`.
     /// - Parameter input: [..., D].
+    @inlinable
     public func callAsFunction(_ input: Variable<Scalar>) -> Variable<Scalar> {
         input.layerNorm(weight: weight, bias: bias, epsilon: epsilon)
     }

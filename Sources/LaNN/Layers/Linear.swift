@@ -71,6 +71,7 @@ public final class Linear<Scalar: TensorFloatingPoint>: Module {
 
     /// Applies the layer to the last axis of `input`.
     /// - Parameter input: [..., inFeatures].
+    @inlinable
     public func callAsFunction(_ input: Variable<Scalar>) -> Variable<Scalar> {
         input.linear(weight: weight, bias: bias)
     }

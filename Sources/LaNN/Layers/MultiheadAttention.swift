@@ -61,6 +61,7 @@ public final class MultiheadAttention<Scalar: TensorFloatingPoint>: Module {
     ///   - input: [B, L, D].
     ///   - mask: Additive attention mask broadcastable to [B, heads, L, L], or nil.
     ///   - causal: Forbid attending to later positions (the text tower's mask).
+    @inlinable
     public func callAsFunction(_ input: Variable<Scalar>, mask: Tensor<Scalar>? = nil, causal: Bool = false) -> Variable<Scalar> {
         precondition(input.rank == 3 && input.shape[2] == width, "MultiheadAttention: input shape \(input.shape) is not [B, L, \(width)]")
         let (b, l) = (input.shape[0], input.shape[1])

@@ -30,6 +30,7 @@ public final class MLP<Scalar: TensorFloatingPoint>: Module {
 
     /// Applies the MLP to the last axis.
     /// - Parameter input: [..., D].
+    @inlinable
     public func callAsFunction(_ input: Variable<Scalar>) -> Variable<Scalar> {
         proj(fc(input).activated(activation))
     }
@@ -78,6 +79,7 @@ public final class ResidualAttentionBlock<Scalar: TensorFloatingPoint>: Module {
     ///   - input: [B, L, D].
     ///   - mask: Additive attention mask, or nil.
     ///   - causal: Causal self-attention.
+    @inlinable
     public func callAsFunction(_ input: Variable<Scalar>, mask: Tensor<Scalar>? = nil, causal: Bool = false) -> Variable<Scalar> {
         let x = input + attention(ln1(input), mask: mask, causal: causal)
         return x + mlp(ln2(x))
@@ -137,6 +139,7 @@ public final class Transformer<Scalar: TensorFloatingPoint>: Module {
     ///   - input: [B, L, D].
     ///   - mask: Additive attention mask, or nil.
     ///   - causal: Causal self-attention (text tower).
+    @inlinable
     public func callAsFunction(_ input: Variable<Scalar>, mask: Tensor<Scalar>? = nil, causal: Bool = false) -> Variable<Scalar> {
         blocks.reduce(input) { x, block in block(x, mask: mask, causal: causal) }
     }

@@ -18,9 +18,9 @@ public final class Adam<Scalar: TensorFloatingPoint>: Optimizer {
     public let decoupledWeightDecay: Bool
     /// Steps taken.
     public var stepCount = 0
-    var firstMoments: [String: Tensor<Scalar>] = [:]
-    var secondMoments: [String: Tensor<Scalar>] = [:]
-    var steps: [String: Int] = [:]
+    @usableFromInline var firstMoments: [String: Tensor<Scalar>] = [:]
+    @usableFromInline var secondMoments: [String: Tensor<Scalar>] = [:]
+    @usableFromInline var steps: [String: Int] = [:]
 
     /// Creates the optimizer.
     /// - Parameters:
@@ -51,6 +51,7 @@ public final class Adam<Scalar: TensorFloatingPoint>: Optimizer {
     }
 
     /// Updates every parameter that has a gradient.
+    @inlinable
     public func step() {
         stepCount += 1
         for group in groups {

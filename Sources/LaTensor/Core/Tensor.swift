@@ -45,6 +45,8 @@ public struct Tensor<Scalar: TensorElement>: Sendable {
         self.init(
             storage: TensorStorage(uninitializedCount: count), shape: shape,
             strides: Tensor.contiguousStrides(for: shape), offset: 0)
+        let bytes = count * MemoryLayout<Scalar>.stride
+        if bytes >= HugePages.threshold { HugePages.advise(UnsafeMutableRawPointer(storage.pointer), bytes: bytes) }
     }
 
     /// Creates a tensor from a flat array of elements in row-major order.

@@ -1,41 +1,59 @@
+import CLaKernels
+
 /// Elementwise math functions and activations for `Float` and `Double` tensors.
+///
+/// Contiguous `Float` tensors go through the vectorised CLaKernels (AVX2+FMA when available), split over the
+/// worker threads; `Double` and strided `Float` operands take the Swift path, a loop specialised per kernel
+/// type that calls libm.
 extension Tensor where Scalar: TensorFloatingPoint {
     /// e^x elementwise.
-    @inlinable public func exp() -> Tensor { map(cost: 8) { Scalar.exp($0) } }
+    @inlinable public func exp() -> Tensor {
+        floatVectorMap(cost: 4, { cla_exp_f32($0, $1, $2) }) ?? map(cost: 8, kernel: ExpKernel<Scalar>())
+    }
     /// Natural logarithm elementwise.
-    @inlinable public func log() -> Tensor { map(cost: 8) { Scalar.log($0) } }
+    @inlinable public func log() -> Tensor { map(cost: 8, kernel: LogKernel<Scalar>()) }
     /// log(1 + x) elementwise.
-    @inlinable public func log1p() -> Tensor { map(cost: 8) { Scalar.log1p($0) } }
+    @inlinable public func log1p() -> Tensor { map(cost: 8, kernel: Log1pKernel<Scalar>()) }
     /// Square root elementwise.
-    @inlinable public func sqrt() -> Tensor { map(cost: 2) { $0.squareRoot() } }
+    @inlinable public func sqrt() -> Tensor { map(cost: 2, kernel: SqrtKernel<Scalar>()) }
     /// 1 / sqrt(x) elementwise.
-    @inlinable public func rsqrt() -> Tensor { map(cost: 2) { 1 / $0.squareRoot() } }
+    @inlinable public func rsqrt() -> Tensor { map(cost: 2, kernel: RsqrtKernel<Scalar>()) }
     /// Hyperbolic tangent elementwise.
-    @inlinable public func tanh() -> Tensor { map(cost: 8) { Scalar.tanh($0) } }
+    @inlinable public func tanh() -> Tensor {
+        floatVectorMap(cost: 4, { cla_tanh_f32($0, $1, $2) }) ?? map(cost: 8, kernel: TanhKernel<Scalar>())
+    }
     /// x^exponent elementwise.
     /// - Parameter exponent: The scalar exponent.
     @inlinable public func pow(_ exponent: Scalar) -> Tensor {
-        if exponent == 2 { return map { $0 * $0 } }
-        if exponent == 1 { return map { $0 } }
-        if exponent == 0.5 { return map(cost: 2) { $0.squareRoot() } }
-        return map(cost: 8) { Scalar.pow($0, exponent) }
+        if exponent == 2 { return map(kernel: SquareKernel<Scalar>()) }
+        if exponent == 1 { return map(kernel: IdentityKernel<Scalar>()) }
+        if exponent == 0.5 { return map(cost: 2, kernel: SqrtKernel<Scalar>()) }
+        return map(cost: 8, kernel: PowScalarKernel(exponent))
     }
     /// x^y elementwise with broadcasting.
     /// - Parameter exponent: The exponents.
     @inlinable public func pow(_ exponent: Tensor) -> Tensor {
-        zip(exponent, operation: "pow", cost: 8) { Scalar.pow($0, $1) }
+        zip(exponent, operation: "pow", cost: 8, kernel: PowKernel<Scalar>())
     }
     /// The logistic sigmoid 1 / (1 + e^-x), computed without overflow.
-    @inlinable public func sigmoid() -> Tensor { map(cost: 8) { Tensor.sigmoid($0) } }
+    @inlinable public func sigmoid() -> Tensor {
+        floatVectorMap(cost: 4, { cla_sigmoid_f32($0, $1, $2) }) ?? map(cost: 8, kernel: SigmoidKernel<Scalar>())
+    }
     /// max(x, 0) elementwise (NaN stays NaN, as in PyTorch).
-    @inlinable public func relu() -> Tensor { map { $0 > 0 || $0 != $0 ? $0 : 0 } }
+    @inlinable public func relu() -> Tensor { map(kernel: ReluKernel<Scalar>()) }
     /// GELU, x * Φ(x): the exact erf form (`approximate: false`, PyTorch's default) or the tanh form.
     /// - Parameter approximate: Use the tanh approximation.
     @inlinable public func gelu(approximate: Bool = false) -> Tensor {
-        approximate ? map(cost: 10) { Tensor.geluTanh($0) } : map(cost: 10) { Tensor.geluErf($0) }
+        if approximate {
+            return floatVectorMap(cost: 4, { cla_gelu_tanh_f32($0, $1, $2) })
+                ?? map(cost: 10, kernel: GeluTanhKernel<Scalar>())
+        }
+        return floatVectorMap(cost: 4, { cla_gelu_erf_f32($0, $1, $2) }) ?? map(cost: 10, kernel: GeluErfKernel<Scalar>())
     }
     /// QuickGELU, x * sigmoid(1.702 x), as OpenAI CLIP uses.
-    @inlinable public func quickGELU() -> Tensor { map(cost: 8) { $0 * Tensor.sigmoid(1.702 * $0) } }
+    @inlinable public func quickGELU() -> Tensor {
+        floatVectorMap(cost: 4, { cla_quick_gelu_f32($0, $1, $2) }) ?? map(cost: 8, kernel: QuickGeluKernel<Scalar>())
+    }
 
     /// The logistic function of one scalar, stable for large |x|.
     /// - Parameter x: The input.
@@ -59,13 +77,17 @@ extension Tensor where Scalar: TensorFloatingPoint {
     }
 
     /// Applies e^x in place.
-    @inlinable public func expInPlace() { mapInPlace(cost: 8) { Scalar.exp($0) } }
+    @inlinable public func expInPlace() {
+        checkWritable(operation: "expInPlace")
+        if floatVectorMapInPlace(cost: 4, { cla_exp_f32($0, $1, $2) }) { return }
+        mapInPlace(cost: 8, kernel: ExpKernel<Scalar>())
+    }
     /// Clamps every element to `[minimum, maximum]` in place.
     /// - Parameters:
     ///   - minimum: The lower bound (or nil).
     ///   - maximum: The upper bound (or nil).
     @inlinable public func clampInPlace(min minimum: Scalar? = nil, max maximum: Scalar? = nil) {
         let lo = minimum ?? -Scalar.infinity, hi = maximum ?? Scalar.infinity
-        mapInPlace { Swift.min(Swift.max($0, lo), hi) }
+        mapInPlace(kernel: ClampKernel(lo, hi))
     }
 }

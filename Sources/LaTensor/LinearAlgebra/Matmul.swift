@@ -136,15 +136,21 @@ extension Tensor where Scalar: TensorFloatingPoint {
             let pb = UnsafePointer(right.storage.pointer + right.offset)
             if n == 1 && !layoutA!.transposed {
                 // Matrix-vector: GEMV reads the vector with its stride.
-                Scalar.gemv(
-                    transpose: false, m: m, n: k, alpha: alpha, a: pa, lda: layoutA!.ld, x: pb,
-                    incx: Swift.max(right.strides[0], 1) == right.strides[0] ? right.strides[0] : 1,
-                    beta: beta, y: output, incy: ldc)
+                let lda = layoutA!.ld
+                let incx = Swift.max(right.strides[0], 1) == right.strides[0] ? right.strides[0] : 1
+                BLASProfiler.timed {
+                    Scalar.gemv(
+                        transpose: false, m: m, n: k, alpha: alpha, a: pa, lda: lda, x: pb, incx: incx,
+                        beta: beta, y: output, incy: ldc)
+                }
                 return
             }
-            Scalar.gemm(
-                transposeA: layoutA!.transposed, transposeB: layoutB!.transposed, m: m, n: n, k: k, alpha: alpha,
-                a: pa, lda: layoutA!.ld, b: pb, ldb: layoutB!.ld, beta: beta, c: output, ldc: ldc)
+            let (transposeA, lda) = layoutA!, (transposeB, ldb) = layoutB!
+            BLASProfiler.timed {
+                Scalar.gemm(
+                    transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha,
+                    a: pa, lda: lda, b: pb, ldb: ldb, beta: beta, c: output, ldc: ldc)
+            }
         }
     }
 }

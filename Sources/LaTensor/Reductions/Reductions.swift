@@ -1,3 +1,5 @@
+import CLaKernels
+
 /// Reductions over any set of axes, with `keepDims` like NumPy and PyTorch.
 extension Tensor where Scalar: TensorNumeric {
     /// The reduction engine: folds the elements over `axes` with `combine`, starting from `initial`.
@@ -11,6 +13,25 @@ extension Tensor where Scalar: TensorNumeric {
     public func reduce(
         axes: [Int]?, keepDims: Bool, operation: String, initial: Scalar, _ combine: (Scalar, Scalar) -> Scalar
     ) -> Tensor {
+        withoutActuallyEscaping(combine) { body in
+            reduce(axes: axes, keepDims: keepDims, operation: operation, initial: initial, kernel: ClosureReductionKernel(body))
+        }
+    }
+
+    /// The reduction engine with a kernel type: the loops are specialised per kernel, dense runs go through
+    /// `kernel.fold` (vectorised for the built-in Float sum, max and min), and a reduction to fewer outputs
+    /// than worker threads (such as a full reduction) splits the reduced range over the workers and combines
+    /// their partial results.
+    /// - Parameters:
+    ///   - axes: The axes to reduce (nil = all); negative axes count from the end.
+    ///   - keepDims: Keep reduced axes as size 1.
+    ///   - operation: The op name used in error messages.
+    ///   - initial: The fold's starting value (the identity of the kernel's combination).
+    ///   - kernel: An associative, commutative combination.
+    @inlinable
+    public func reduce<K: ReductionKernel>(
+        axes: [Int]?, keepDims: Bool, operation: String, initial: Scalar, kernel: K
+    ) -> Tensor where K.Element == Scalar {
         let reduced = normalizedAxes(axes, operation: operation)
         var keptShape: [Int] = [], keptStrides: [Int] = []
         var reducedShape: [Int] = [], reducedStrides: [Int] = []
@@ -28,12 +49,55 @@ extension Tensor where Scalar: TensorNumeric {
         let outCount = keptShape.reduce(1, *)
         let inner = StridedLoop(shape: reducedShape, strides: [reducedStrides], offsets: [0])
         let innerCount = inner.count
+        /// Folds the reduced elements with linear index in `range`, starting at `base`, into `start`.
+        func foldInner(_ base: UnsafePointer<Scalar>, _ range: Range<Int>, _ start: Scalar) -> Scalar {
+            var acc = start
+            inner.forEachRun(in: range) { p, m, s in
+                let x = base + p[0]
+                if s[0] == 1 {
+                    acc = kernel.fold(x, count: m, into: acc)
+                } else {
+                    let st = s[0]
+                    for j in 0..<m { acc = kernel(acc, x[j &* st]) }
+                }
+            }
+            return acc
+        }
         withExtendedLifetime(storage) {
+            let threads = Threading.threadCount
+            // Few outputs, many inputs (a full reduction has one output): split each output's reduced range
+            // into chunks, fold them on the workers and combine the partials in order. The chunking depends
+            // only on the shape, never on the thread count, so results are the same for every thread count.
+            if outCount < 4 && innerCount >= Threading.minimumParallelWork {
+                let outerLoop = StridedLoop(shape: keptShape, strides: [keptStrides], offsets: [offset])
+                var index = 0
+                outerLoop.forEachRun(in: 0..<outCount) { position, n, step in
+                    for i in 0..<n {
+                        let base = input + position[0] + i * step[0]
+                        let chunks = Swift.min(64, innerCount / 8192)
+                        var partials = [Scalar](repeating: initial, count: chunks)
+                        partials.withUnsafeMutableBufferPointer { buffer in
+                            let slots = buffer.baseAddress!
+                            Threading.parallelFor(total: chunks, cost: innerCount / chunks) { range in
+                                for chunk in range {
+                                    let lo = innerCount * chunk / chunks, hi = innerCount * (chunk + 1) / chunks
+                                    slots[chunk] = foldInner(base, lo..<hi, initial)
+                                }
+                            }
+                        }
+                        var acc = initial
+                        for partial in partials { acc = kernel(acc, partial) }
+                        output[index] = acc
+                        index += 1
+                    }
+                }
+                return
+            }
             // Column-style reduction: the last kept axis is dense in memory and the reduced axes are not
             // innermost, so whole rows are accumulated at once (e.g. summing [N, D] over N).
             if let last = keptShape.last, keptStrides.last == 1, last >= 16, rank > 0, !reduced[rank - 1] {
                 let outer = outCount / last
-                let columnChunks = Swift.max(1, Swift.min(Threading.threadCount, last / 64))
+                let columnChunks = Swift.max(1, Swift.min(threads, last / 64))
                 let outerLoop = StridedLoop(
                     shape: Array(keptShape.dropLast()), strides: [Array(keptStrides.dropLast())], offsets: [offset])
                 let outerOffsets = (0..<outer).map { index -> Int in
@@ -45,13 +109,14 @@ extension Tensor where Scalar: TensorNumeric {
                     for job in range {
                         let row = job / columnChunks, chunk = job % columnChunks
                         let lo = last * chunk / columnChunks, hi = last * (chunk + 1) / columnChunks
-                        let accumulator = output + row * last
-                        for d in lo..<hi { accumulator[d] = initial }
-                        let base = input + outerOffsets[row]
+                        let accumulator = output + row * last + lo
+                        let width = hi - lo
+                        for d in 0..<width { accumulator[d] = initial }
+                        let base = input + outerOffsets[row] + lo
                         inner.forEachRun(in: 0..<innerCount) { position, n, step in
                             for r in 0..<n {
                                 let source = base + position[0] + r * step[0]
-                                for d in lo..<hi { accumulator[d] = combine(accumulator[d], source[d]) }
+                                for d in 0..<width { accumulator[d] = kernel(accumulator[d], source[d]) }
                             }
                         }
                     }
@@ -63,24 +128,7 @@ extension Tensor where Scalar: TensorNumeric {
                 var index = range.lowerBound
                 outerLoop.forEachRun(in: range) { position, n, step in
                     for i in 0..<n {
-                        let base = input + position[0] + i * step[0]
-                        var acc0 = initial, acc1 = initial, acc2 = initial, acc3 = initial
-                        inner.forEachRun(in: 0..<innerCount) { p, m, s in
-                            let x = base + p[0]
-                            if s[0] == 1 {
-                                var j = 0
-                                while j + 4 <= m {
-                                    acc0 = combine(acc0, x[j]); acc1 = combine(acc1, x[j + 1])
-                                    acc2 = combine(acc2, x[j + 2]); acc3 = combine(acc3, x[j + 3])
-                                    j += 4
-                                }
-                                while j < m { acc0 = combine(acc0, x[j]); j += 1 }
-                            } else {
-                                let st = s[0]
-                                for j in 0..<m { acc0 = combine(acc0, x[j * st]) }
-                            }
-                        }
-                        output[index] = combine(combine(acc0, acc1), combine(acc2, acc3))
+                        output[index] = foldInner(input + position[0] + i * step[0], 0..<innerCount, initial)
                         index += 1
                     }
                 }
@@ -116,7 +164,7 @@ extension Tensor where Scalar: TensorNumeric {
     ///   - keepDims: Keep reduced axes as size 1.
     @inlinable
     public func sum(axes: [Int]? = nil, keepDims: Bool = false) -> Tensor {
-        reduce(axes: axes, keepDims: keepDims, operation: "sum", initial: 0) { $0 + $1 }
+        reduce(axes: axes, keepDims: keepDims, operation: "sum", initial: 0, kernel: SumKernel<Scalar>())
     }
     /// Sum over one axis.
     /// - Parameters:
@@ -134,9 +182,7 @@ extension Tensor where Scalar: TensorNumeric {
         precondition(reducedCount(axes, operation: "max") > 0, "max: empty reduction over shape \(shape)")
         // The fold starts every output element from the identity of max (-inf or the type's minimum).
         let start = Tensor.extremeValue(lowest: true)
-        return reduce(axes: axes, keepDims: keepDims, operation: "max", initial: start) { a, b in
-            (b != b || b > a) ? b : a
-        }
+        return reduce(axes: axes, keepDims: keepDims, operation: "max", initial: start, kernel: MaxKernel<Scalar>())
     }
     /// Maximum over one axis.
     /// - Parameters:
@@ -153,9 +199,7 @@ extension Tensor where Scalar: TensorNumeric {
     public func min(axes: [Int]? = nil, keepDims: Bool = false) -> Tensor {
         precondition(reducedCount(axes, operation: "min") > 0, "min: empty reduction over shape \(shape)")
         let start = Tensor.extremeValue(lowest: false)
-        return reduce(axes: axes, keepDims: keepDims, operation: "min", initial: start) { a, b in
-            (b != b || b < a) ? b : a
-        }
+        return reduce(axes: axes, keepDims: keepDims, operation: "min", initial: start, kernel: MinKernel<Scalar>())
     }
     /// Minimum over one axis.
     /// - Parameters:
@@ -227,7 +271,7 @@ extension Tensor where Scalar: TensorFloatingPoint {
         let n = reducedCount(axes, operation: "mean")
         let total = sum(axes: axes, keepDims: keepDims)
         let scale = 1 / Scalar(n)
-        total.mapInPlace { $0 * scale }
+        total.mapInPlace(kernel: MultiplyScalarKernel(scale))
         return total
     }
     /// Mean over one axis.
@@ -248,7 +292,7 @@ extension Tensor where Scalar: TensorFloatingPoint {
         let centered = self - mean(axes: axes, keepDims: true)
         let squares = centered.square().sum(axes: axes, keepDims: keepDims)
         let scale = 1 / Scalar(Swift.max(n - correction, 0))
-        squares.mapInPlace { $0 * scale }
+        squares.mapInPlace(kernel: MultiplyScalarKernel(scale))
         return squares
     }
 

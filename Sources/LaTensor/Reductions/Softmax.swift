@@ -1,4 +1,7 @@
-/// Softmax, log-softmax and L2 normalisation along one axis, each in one pass per lane.
+import CLaKernels
+
+/// Softmax, log-softmax and L2 normalisation along one axis, each in one pass per lane. Float lanes that are
+/// dense in both input and output go through one vectorised CLaKernels row call each.
 extension Tensor where Scalar: TensorFloatingPoint {
     /// exp(x - max) / sum(exp(x - max)) along `axis` (numerically stable).
     /// - Parameter axis: The axis to normalise over.
@@ -8,6 +11,17 @@ extension Tensor where Scalar: TensorFloatingPoint {
         let result = Tensor(uninitializedShape: shape)
         let n = shape[a], si = strides[a], so = result.strides[a]
         let input = UnsafePointer(storage.pointer), output = result.storage.pointer
+        if Scalar.self == Float.self && si == 1 && so == 1 {
+            // Dense Float lanes: one vectorised CLaKernels call per row (max, exp-sum, then scale or shift).
+            let xf = UnsafeRawPointer(input).assumingMemoryBound(to: Float.self)
+            let yf = UnsafeMutableRawPointer(output).assumingMemoryBound(to: Float.self)
+            withExtendedLifetime(storage) {
+                forEachLane(axis: a, outputStrides: result.strides, cost: 4) { ip, op in
+                    cla_softmax_row_f32(xf + ip, yf + op, n)
+                }
+            }
+            return result
+        }
         withExtendedLifetime(storage) {
             forEachLane(axis: a, outputStrides: result.strides, cost: 10) { ip, op in
                 let x = input + ip, y = output + op
@@ -35,6 +49,17 @@ extension Tensor where Scalar: TensorFloatingPoint {
         let result = Tensor(uninitializedShape: shape)
         let n = shape[a], si = strides[a], so = result.strides[a]
         let input = UnsafePointer(storage.pointer), output = result.storage.pointer
+        if Scalar.self == Float.self && si == 1 && so == 1 {
+            // Dense Float lanes: one vectorised CLaKernels call per row (max, exp-sum, then scale or shift).
+            let xf = UnsafeRawPointer(input).assumingMemoryBound(to: Float.self)
+            let yf = UnsafeMutableRawPointer(output).assumingMemoryBound(to: Float.self)
+            withExtendedLifetime(storage) {
+                forEachLane(axis: a, outputStrides: result.strides, cost: 4) { ip, op in
+                    cla_log_softmax_row_f32(xf + ip, yf + op, n)
+                }
+            }
+            return result
+        }
         withExtendedLifetime(storage) {
             forEachLane(axis: a, outputStrides: result.strides, cost: 10) { ip, op in
                 let x = input + ip, y = output + op

@@ -1,0 +1,336 @@
+// JPEG and PNG decoding for LaData. Both libraries report fatal errors through a callback that must not
+// return: libjpeg's default calls exit(), libpng's default longjmps after printing. Here both callbacks
+// record a status and message and longjmp back to the decode function, which frees what it allocated.
+#include "CLaImageCodecs.h"
+
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jerror.h>
+#include <jpeglib.h>
+#include <png.h>
+
+static void set_message(cla_image *out, const char *text) {
+    snprintf(out->message, sizeof out->message, "%s", text);
+}
+
+static int too_large(size_t width, size_t height, size_t max_pixels) {
+    if (width == 0 || height == 0) return 0;
+    if (width > SIZE_MAX / 3 / height) return 1;
+    return max_pixels != 0 && width * height > max_pixels;
+}
+
+// MARK: - JPEG
+
+typedef struct {
+    struct jpeg_error_mgr pub;
+    jmp_buf jump;
+    int status;
+    cla_image *out;
+} cla_jpeg_error;
+
+static int jpeg_status_for(int code) {
+    switch (code) {
+    case JERR_INPUT_EOF:
+        return CLA_IMAGE_TRUNCATED;
+    case JERR_BAD_PRECISION:
+    case JERR_CONVERSION_NOTIMPL:
+    case JERR_IMAGE_TOO_BIG:
+    case JERR_NOT_COMPILED:
+        return CLA_IMAGE_UNSUPPORTED;
+    case JERR_OUT_OF_MEMORY:
+        return CLA_IMAGE_NO_MEMORY;
+    default:
+        return CLA_IMAGE_MALFORMED;
+    }
+}
+
+static void cla_jpeg_error_exit(j_common_ptr cinfo) {
+    cla_jpeg_error *err = (cla_jpeg_error *)cinfo->err;
+    char buffer[JMSG_LENGTH_MAX];
+    (*cinfo->err->format_message)(cinfo, buffer);
+    err->status = jpeg_status_for(cinfo->err->msg_code);
+    set_message(err->out, buffer);
+    longjmp(err->jump, 1);
+}
+
+// Warnings are ignored (like PIL), except running out of data while pixels are still needed: libjpeg
+// would pad the image with gray and carry on, which silently hides a truncated file.
+static void cla_jpeg_emit_message(j_common_ptr cinfo, int level) {
+    if (level < 0) {
+        cinfo->err->num_warnings++;
+        if (cinfo->err->msg_code == JWRN_JPEG_EOF) {
+            cla_jpeg_error *err = (cla_jpeg_error *)cinfo->err;
+            err->status = CLA_IMAGE_TRUNCATED;
+            set_message(err->out, "JPEG data ends before the image is complete");
+            longjmp(err->jump, 1);
+        }
+    }
+}
+
+static void cla_jpeg_output_message(j_common_ptr cinfo) { (void)cinfo; }
+
+// PIL's CMYK -> RGB: R = (255 - K) - round(C * (255 - K) / 255); Adobe files store inverted samples.
+static inline unsigned char muldiv255(unsigned a, unsigned b) {
+    unsigned t = a * b + 128;
+    return (unsigned char)(((t >> 8) + t) >> 8);
+}
+
+static void cmyk_to_rgb(const unsigned char *src, unsigned char *dst, int width, int inverted) {
+    for (int x = 0; x < width; x++, src += 4, dst += 3) {
+        unsigned c = src[0], m = src[1], y = src[2], k = src[3];
+        if (inverted) { c = 255 - c; m = 255 - m; y = 255 - y; k = 255 - k; }
+        unsigned nk = 255 - k;
+        dst[0] = (unsigned char)(nk - muldiv255(c, nk));
+        dst[1] = (unsigned char)(nk - muldiv255(m, nk));
+        dst[2] = (unsigned char)(nk - muldiv255(y, nk));
+    }
+}
+
+static int decode_jpeg(const unsigned char *data, size_t size, size_t max_pixels, cla_image *out, int probe) {
+    struct jpeg_decompress_struct cinfo;
+    cla_jpeg_error jerr;
+    unsigned char *volatile pixels = NULL;
+    unsigned char *volatile cmyk_row = NULL;
+
+    memset(&cinfo, 0, sizeof cinfo);
+    cinfo.err = jpeg_std_error(&jerr.pub);
+    jerr.pub.error_exit = cla_jpeg_error_exit;
+    jerr.pub.emit_message = cla_jpeg_emit_message;
+    jerr.pub.output_message = cla_jpeg_output_message;
+    jerr.status = CLA_IMAGE_MALFORMED;
+    jerr.out = out;
+    if (setjmp(jerr.jump)) {
+        jpeg_destroy_decompress(&cinfo);
+        free(pixels);
+        free(cmyk_row);
+        out->pixels = NULL;
+        return jerr.status;
+    }
+    jpeg_create_decompress(&cinfo);
+    jpeg_mem_src(&cinfo, data, (unsigned long)size);
+    jpeg_read_header(&cinfo, TRUE);
+    out->width = (int)cinfo.image_width;
+    out->height = (int)cinfo.image_height;
+    out->source_channels = cinfo.num_components;
+    out->bit_depth = cinfo.data_precision;
+    out->format = CLA_IMAGE_FORMAT_JPEG;
+    int cmyk = cinfo.jpeg_color_space == JCS_CMYK || cinfo.jpeg_color_space == JCS_YCCK;
+    out->converted = cmyk;
+    if (probe) {
+        jpeg_destroy_decompress(&cinfo);
+        return CLA_IMAGE_OK;
+    }
+    if (too_large(cinfo.image_width, cinfo.image_height, max_pixels)) {
+        jpeg_destroy_decompress(&cinfo);
+        snprintf(out->message, sizeof out->message, "image of %ux%u pixels exceeds the limit of %zu pixels",
+                 cinfo.image_width, cinfo.image_height, max_pixels);
+        return CLA_IMAGE_UNSUPPORTED;
+    }
+    cinfo.out_color_space = cmyk ? JCS_CMYK : JCS_RGB;
+    jpeg_start_decompress(&cinfo);
+    size_t width = cinfo.output_width, height = cinfo.output_height;
+    if (cinfo.output_components != (cmyk ? 4 : 3)) {
+        jpeg_destroy_decompress(&cinfo);
+        set_message(out, "unexpected number of output components");
+        return CLA_IMAGE_UNSUPPORTED;
+    }
+    pixels = malloc(width * height * 3 + 1);
+    if (cmyk) cmyk_row = malloc(width * 4 + 1);
+    if (!pixels || (cmyk && !cmyk_row)) {
+        jpeg_destroy_decompress(&cinfo);
+        free(pixels);
+        free(cmyk_row);
+        set_message(out, "out of memory");
+        return CLA_IMAGE_NO_MEMORY;
+    }
+    while (cinfo.output_scanline < cinfo.output_height) {
+        if (cmyk) {
+            JSAMPROW row = cmyk_row;
+            unsigned char *dst = pixels + (size_t)cinfo.output_scanline * width * 3;
+            if (jpeg_read_scanlines(&cinfo, &row, 1) == 1) cmyk_to_rgb(cmyk_row, dst, (int)width, cinfo.saw_Adobe_marker);
+        } else {
+            JSAMPROW rows[16];
+            JDIMENSION first = cinfo.output_scanline;
+            int n = 0;
+            for (; n < 16 && first + (JDIMENSION)n < cinfo.output_height; n++)
+                rows[n] = pixels + ((size_t)first + (size_t)n) * width * 3;
+            jpeg_read_scanlines(&cinfo, rows, (JDIMENSION)n);
+        }
+    }
+    // All pixels are in; skip jpeg_finish_decompress so a file missing only its EOI marker still decodes.
+    jpeg_destroy_decompress(&cinfo);
+    free(cmyk_row);
+    out->pixels = pixels;
+    return CLA_IMAGE_OK;
+}
+
+// MARK: - PNG
+
+typedef struct {
+    const unsigned char *data;
+    size_t size;
+    size_t position;
+    int status;
+    cla_image *out;
+} cla_png_source;
+
+static void cla_png_error(png_structp png, png_const_charp message) {
+    cla_png_source *source = (cla_png_source *)png_get_error_ptr(png);
+    if (source->status == CLA_IMAGE_OK) source->status = CLA_IMAGE_MALFORMED;
+    set_message(source->out, message ? message : "libpng error");
+    png_longjmp(png, 1);
+}
+
+static void cla_png_warning(png_structp png, png_const_charp message) {
+    (void)png;
+    (void)message;
+}
+
+static void cla_png_read(png_structp png, png_bytep destination, size_t count) {
+    cla_png_source *source = (cla_png_source *)png_get_io_ptr(png);
+    if (source->size - source->position < count) {
+        source->status = CLA_IMAGE_TRUNCATED;
+        png_error(png, "PNG data ends before the image is complete");
+    }
+    memcpy(destination, source->data + source->position, count);
+    source->position += count;
+}
+
+static int decode_png(const unsigned char *data, size_t size, size_t max_pixels, cla_image *out, int probe) {
+    cla_png_source source = {data, size, 0, CLA_IMAGE_OK, out};
+    png_structp png = png_create_read_struct(PNG_LIBPNG_VER_STRING, &source, cla_png_error, cla_png_warning);
+    if (!png) {
+        set_message(out, "out of memory");
+        return CLA_IMAGE_NO_MEMORY;
+    }
+    png_infop info = png_create_info_struct(png);
+    if (!info) {
+        png_destroy_read_struct(&png, NULL, NULL);
+        set_message(out, "out of memory");
+        return CLA_IMAGE_NO_MEMORY;
+    }
+    unsigned char *volatile pixels = NULL;
+    unsigned char *volatile staging = NULL;
+    png_bytep *volatile rows = NULL;
+    if (setjmp(png_jmpbuf(png))) {
+        png_destroy_read_struct(&png, &info, NULL);
+        free(pixels);
+        free(staging);
+        free(rows);
+        out->pixels = NULL;
+        return source.status == CLA_IMAGE_OK ? CLA_IMAGE_MALFORMED : source.status;
+    }
+    png_set_read_fn(png, &source, cla_png_read);
+    png_read_info(png, info);
+    png_uint_32 width = png_get_image_width(png, info), height = png_get_image_height(png, info);
+    int color_type = png_get_color_type(png, info);
+    out->width = (int)width;
+    out->height = (int)height;
+    out->source_channels = png_get_channels(png, info);
+    out->bit_depth = png_get_bit_depth(png, info);
+    out->format = CLA_IMAGE_FORMAT_PNG;
+    out->converted = color_type == PNG_COLOR_TYPE_PALETTE;
+    if (probe) {
+        png_destroy_read_struct(&png, &info, NULL);
+        return CLA_IMAGE_OK;
+    }
+    if (too_large(width, height, max_pixels)) {
+        png_destroy_read_struct(&png, &info, NULL);
+        snprintf(out->message, sizeof out->message, "image of %ux%u pixels exceeds the limit of %zu pixels",
+                 (unsigned)width, (unsigned)height, max_pixels);
+        return CLA_IMAGE_UNSUPPORTED;
+    }
+    // Palette -> RGB, gray below 8 bits -> 8 bits, 16 bits -> 8 bits with rounding. Alpha (including a
+    // tRNS chunk) is dropped below, as PIL's convert("RGB") does.
+    png_set_expand(png);
+    if (out->bit_depth == 16) png_set_scale_16(png);
+    png_set_interlace_handling(png);
+    png_read_update_info(png, info);
+    int channels = png_get_channels(png, info);
+    size_t row_bytes = png_get_rowbytes(png, info);
+    if (channels < 1 || channels > 4 || row_bytes != (size_t)width * (size_t)channels) {
+        png_destroy_read_struct(&png, &info, NULL);
+        set_message(out, "unexpected PNG layout after conversion");
+        return CLA_IMAGE_UNSUPPORTED;
+    }
+    pixels = malloc((size_t)width * height * 3 + 1);
+    if (channels != 3) staging = malloc(row_bytes * height + 1);
+    rows = malloc(sizeof(png_bytep) * height + 1);
+    if (!pixels || (channels != 3 && !staging) || !rows) {
+        png_destroy_read_struct(&png, &info, NULL);
+        free(pixels);
+        free(staging);
+        free(rows);
+        set_message(out, "out of memory");
+        return CLA_IMAGE_NO_MEMORY;
+    }
+    unsigned char *target = channels == 3 ? pixels : staging;
+    for (png_uint_32 y = 0; y < height; y++) rows[y] = target + (size_t)y * row_bytes;
+    png_read_image(png, rows);
+    png_destroy_read_struct(&png, &info, NULL);
+    if (channels != 3) {
+        size_t count = (size_t)width * height;
+        const unsigned char *src = staging;
+        unsigned char *dst = pixels;
+        switch (channels) {
+        case 1:
+            for (size_t i = 0; i < count; i++, src += 1, dst += 3) dst[0] = dst[1] = dst[2] = src[0];
+            break;
+        case 2:
+            for (size_t i = 0; i < count; i++, src += 2, dst += 3) dst[0] = dst[1] = dst[2] = src[0];
+            break;
+        default:
+            for (size_t i = 0; i < count; i++, src += 4, dst += 3) {
+                dst[0] = src[0];
+                dst[1] = src[1];
+                dst[2] = src[2];
+            }
+        }
+    }
+    free(staging);
+    free(rows);
+    out->pixels = pixels;
+    return CLA_IMAGE_OK;
+}
+
+// MARK: - Entry points
+
+static cla_image_format sniff(const unsigned char *data, size_t size) {
+    static const unsigned char png_signature[8] = {0x89, 'P', 'N', 'G', 0x0D, 0x0A, 0x1A, 0x0A};
+    if (size >= 3 && data[0] == 0xFF && data[1] == 0xD8 && data[2] == 0xFF) return CLA_IMAGE_FORMAT_JPEG;
+    if (size >= 8 && memcmp(data, png_signature, 8) == 0) return CLA_IMAGE_FORMAT_PNG;
+    return CLA_IMAGE_FORMAT_UNKNOWN;
+}
+
+static int run(const unsigned char *data, size_t size, size_t max_pixels, cla_image *out, int probe) {
+    memset(out, 0, sizeof *out);
+    if (!data || size == 0) {
+        set_message(out, "empty input");
+        return CLA_IMAGE_TRUNCATED;
+    }
+    switch (sniff(data, size)) {
+    case CLA_IMAGE_FORMAT_JPEG:
+        return decode_jpeg(data, size, max_pixels, out, probe);
+    case CLA_IMAGE_FORMAT_PNG:
+        return decode_png(data, size, max_pixels, out, probe);
+    default:
+        set_message(out, "not a JPEG or PNG image (unrecognised signature)");
+        return CLA_IMAGE_UNKNOWN_FORMAT;
+    }
+}
+
+int cla_image_decode(const unsigned char *data, size_t size, size_t max_pixels, cla_image *out) {
+    return run(data, size, max_pixels, out, 0);
+}
+
+int cla_image_probe(const unsigned char *data, size_t size, cla_image *out) { return run(data, size, 0, out, 1); }
+
+void cla_image_free(cla_image *image) {
+    if (!image) return;
+    free(image->pixels);
+    image->pixels = NULL;
+}

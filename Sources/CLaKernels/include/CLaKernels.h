@@ -1,0 +1,60 @@
+// CLaKernels: vectorised Float32 kernels for LaTensor over contiguous arrays.
+//
+// Every function works on one contiguous run on the calling thread; LaTensor splits large arrays over its
+// own workers (Threading.parallelFor) and calls these on disjoint chunks. Each function dispatches once
+// (on first use) to an AVX2+FMA implementation when the CPU supports both, else to a portable scalar one
+// built on libm. `cla_set_force_scalar(1)` forces the scalar path (for tests).
+//
+// Semantics follow libm: NaN propagates, exp overflows to +inf above 88.7228 and underflows through the
+// subnormals to +0 below -103.972; the softmax kernels treat an infinite row maximum as 0, like LaTensor's
+// Swift path, so -inf inputs give exactly 0.
+#ifndef CLAKERNELS_H
+#define CLAKERNELS_H
+
+#include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/// 1 when the AVX2+FMA kernels are in use, 0 for the scalar fallback.
+int cla_vector_level(void);
+/// Forces the scalar fallback (nonzero) or restores runtime dispatch (0). Not thread-safe; for tests.
+void cla_set_force_scalar(int force);
+/// 1 when the scalar fallback is forced.
+int cla_get_force_scalar(void);
+
+/// y[i] = exp(x[i]). `y` may equal `x`.
+void cla_exp_f32(const float *x, float *y, size_t n);
+/// y[i] = tanh(x[i]). `y` may equal `x`.
+void cla_tanh_f32(const float *x, float *y, size_t n);
+/// y[i] = erf(x[i]) (max abs error about 2e-7 vs erff). `y` may equal `x`.
+void cla_erf_f32(const float *x, float *y, size_t n);
+/// y[i] = 1 / (1 + exp(-x[i])), stable for large |x|. `y` may equal `x`.
+void cla_sigmoid_f32(const float *x, float *y, size_t n);
+/// y[i] = 0.5 x (1 + erf(x / sqrt(2))). `y` may equal `x`.
+void cla_gelu_erf_f32(const float *x, float *y, size_t n);
+/// y[i] = 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))). `y` may equal `x`.
+void cla_gelu_tanh_f32(const float *x, float *y, size_t n);
+/// y[i] = x sigmoid(1.702 x). `y` may equal `x`.
+void cla_quick_gelu_f32(const float *x, float *y, size_t n);
+
+/// One softmax row: y = exp(x - max) / sum(exp(x - max)). `y` may equal `x`.
+void cla_softmax_row_f32(const float *x, float *y, size_t n);
+/// One log-softmax row: y = x - max - log(sum(exp(x - max))). `y` may equal `x`.
+void cla_log_softmax_row_f32(const float *x, float *y, size_t n);
+
+/// The sum of x[0..<n], accumulated in float blocks and combined in double.
+double cla_sum_f32(const float *x, size_t n);
+/// The dot product of x and y, accumulated in float blocks and combined in double.
+double cla_dot_f32(const float *x, const float *y, size_t n);
+/// The maximum of x[0..<n] (NaN if any element is NaN; -inf when n == 0).
+float cla_max_f32(const float *x, size_t n);
+/// The minimum of x[0..<n] (NaN if any element is NaN; +inf when n == 0).
+float cla_min_f32(const float *x, size_t n);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
