@@ -75,5 +75,11 @@ let package = Package(
             name: "TokenizerRatios",
             dependencies: [.product(name: "LaData", package: root), .product(name: "LaTensor", package: root)]
         ),
+        // Self-timed data loader (LaData): images/s of the Fashion-MNIST and COCO-mini JPEG pipelines with 1 and 2
+        // workers, against what one `tiny` CLIP training step consumes.
+        .executableTarget(
+            name: "LoaderRatios",
+            dependencies: [.product(name: "LaData", package: root), .product(name: "LaTensor", package: root)]
+        ),
     ]
 )

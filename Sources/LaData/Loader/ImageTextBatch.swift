@@ -1,0 +1,51 @@
+import LaTensor
+
+/// One batch from an `ImageTextLoader`.
+///
+/// `images` is `[B, 3, H, W]` Float32. `tokens` is `[V·B, L]` Int: with one text per image (`V = 1`, CLIP,
+/// LaCLIP, text augmenters) row `i` belongs to image `i`; with LaCLIP-MT's multi-text selection (`V = M + 1`)
+/// the rows are version-major — all originals, then all first rewrites, … — so row `v·B + i` is version `v` of
+/// image `i`.
+public struct ImageTextBatch: Sendable {
+    /// The images, `[B, 3, H, W]`.
+    public let images: Tensor<Float>
+    /// The token ids, `[V·B, L]`, version-major.
+    public let tokens: Tensor<Int>
+    /// The number of text versions per image (V).
+    public let textVersions: Int
+    /// The dataset index of each image, in batch order.
+    public let sampleIndices: [Int]
+    /// The epoch the batch belongs to.
+    public let epoch: Int
+    /// The batch's index within its epoch.
+    public let index: Int
+
+    /// Creates a batch.
+    /// - Parameters:
+    ///   - images: `[B, 3, H, W]` images.
+    ///   - tokens: `[V·B, L]` tokens, version-major.
+    ///   - textVersions: V.
+    ///   - sampleIndices: The dataset index of each image.
+    ///   - epoch: The epoch.
+    ///   - index: The batch index within the epoch.
+    public init(images: Tensor<Float>, tokens: Tensor<Int>, textVersions: Int, sampleIndices: [Int], epoch: Int, index: Int) {
+        self.images = images
+        self.tokens = tokens
+        self.textVersions = textVersions
+        self.sampleIndices = sampleIndices
+        self.epoch = epoch
+        self.index = index
+    }
+
+    /// The number of images (B).
+    public var count: Int { sampleIndices.count }
+
+    /// The `[B, L]` rows of one text version (a view of `tokens`, no copy).
+    /// - Parameter version: 0 for the originals (or the only text), `r` for rewrite `r`.
+    public func tokens(version: Int) -> Tensor<Int> {
+        precondition(version >= 0 && version < textVersions, "version \(version) is outside 0..<\(textVersions)")
+        let length = tokens.shape[1]
+        return Tensor(storage: tokens.storage, shape: [count, length], strides: [length, 1],
+                      offset: tokens.offset + version * count * length)
+    }
+}

@@ -1,0 +1,68 @@
+import LaTensor
+
+/// The samples an `ImageTextLoader` reads: random access to each sample's captions and to its image, decoded
+/// and augmented straight into a slot of the batch tensor.
+///
+/// Implementations must be safe to call from several worker threads at once and must draw all randomness from
+/// the generator passed in, so that a sample's image depends only on `(seed, epoch, index)`.
+/// `DatasetSampleSource` decodes files of any `ImageTextDataset`; `FashionMNISTSampleSource` is the in-memory
+/// fast path.
+public protocol LoaderSampleSource: Sendable {
+    /// The number of samples.
+    var count: Int { get }
+    /// The image size every sample is written at: `[channels, height, width]`.
+    var imageShape: [Int] { get }
+
+    /// The captions of sample `index`, original first (never empty).
+    /// - Parameter index: A sample in `0 ..< count`.
+    /// - Throws: `DataError` when the captions cannot be read.
+    func captions(at index: Int) throws -> [String]
+
+    /// Decodes and augments the image of sample `index` into `destination` (`imageShape` floats, CHW).
+    /// - Parameters:
+    ///   - index: A sample in `0 ..< count`.
+    ///   - generator: The sample's own generator for augmentation.
+    ///   - destination: Room for `imageShape.reduce(1, *)` floats.
+    /// - Throws: `DataError` (naming the file) when the image cannot be read or decoded.
+    func writeImage(at index: Int, generator: inout RandomGenerator, into destination: UnsafeMutablePointer<Float>) throws
+
+    /// A name for sample `index` in error messages: its image file or member.
+    /// - Parameter index: A sample in `0 ..< count`.
+    func sampleName(at index: Int) -> String
+}
+
+/// A sample that could not be read: its dataset index, its position in the epoch's order, its file and the
+/// underlying error. Thrown by `ImageTextLoader` under `CorruptSamplePolicy.fail`, and recorded for every
+/// skipped sample under `.skip`.
+public struct LoaderSampleError: Error, Sendable, CustomStringConvertible {
+    /// The sample's index in the dataset.
+    public let sampleIndex: Int
+    /// The epoch.
+    public let epoch: Int
+    /// The sample's position in the epoch's order.
+    public let position: Int
+    /// The sample's image file (or tar member, or in-memory name).
+    public let file: String
+    /// What went wrong (usually a `DataError` from the decoder or the caption sampler).
+    public let underlying: any Error
+
+    /// Creates the error.
+    /// - Parameters:
+    ///   - sampleIndex: The dataset index.
+    ///   - epoch: The epoch.
+    ///   - position: The position in the epoch's order.
+    ///   - file: The sample's image file.
+    ///   - underlying: The cause.
+    public init(sampleIndex: Int, epoch: Int, position: Int, file: String, underlying: any Error) {
+        self.sampleIndex = sampleIndex
+        self.epoch = epoch
+        self.position = position
+        self.file = file
+        self.underlying = underlying
+    }
+
+    /// `sample 17 (file) in epoch 0: <cause>`.
+    public var description: String {
+        "sample \(sampleIndex) (\(file)) in epoch \(epoch), position \(position): \(underlying)"
+    }
+}
