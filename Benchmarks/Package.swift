@@ -81,5 +81,15 @@ let package = Package(
             name: "LoaderRatios",
             dependencies: [.product(name: "LaData", package: root), .product(name: "LaTensor", package: root)]
         ),
+        // Self-timed training step of the `tiny` CLIP preset (LaCLIP): CLIP, LaCLIP (sampler + tokenizer in the step)
+        // and LaCLIP-MT at batch 64 and 128, ms/step, images/s and peak RSS, against open_clip + PyTorch
+        // (Scripts/torch_train_step.py as a subprocess).
+        .executableTarget(
+            name: "TrainStepRatios",
+            dependencies: [
+                "BenchmarkSupport", .product(name: "LaCLIP", package: root), .product(name: "LaData", package: root),
+                .product(name: "LaNN", package: root), .product(name: "LaTensor", package: root),
+            ]
+        ),
     ]
 )

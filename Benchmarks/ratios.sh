@@ -6,6 +6,9 @@
 #   3. BlockRatios: forward+backward of one LaNN ResidualAttentionBlock (x [64,65,192], 3 heads), its BLAS share,
 #      PyTorch's time for the same block (Scripts/torch_block.py, with LACLIP_REFERENCE_PYTHON), and RSS over
 #      50 AdamW training steps.
+#   4. TrainStepRatios: one training step (forward, backward, AdamW) of the `tiny` CLIP preset at batch 64 and 128
+#      for CLIP, LaCLIP (text sampler + tokenizer in the step) and LaCLIP-MT (4 texts per image): ms/step, images/s,
+#      peak RSS, LaCLIP / CLIP (target: within noise of 1) and Swift / PyTorch (Scripts/torch_train_step.py).
 # Targets: LaTensor matmul / raw sgemm throughput >= 0.95 per shape; GELU, softmax and sum bandwidth over
 # Tensor.copy() bandwidth >= 0.5; block non-matmul time / BLAS time <= 1; no memory growth over training steps.
 #
@@ -26,6 +29,7 @@ for argument in "$@"; do [[ "$argument" == "--markdown" ]] && markdown=(--markdo
 echo "== building (release) =="
 swift build -c release --product TensorRatios 2>&1 | tail -n 1
 swift build -c release --product BlockRatios 2>&1 | tail -n 1
+swift build -c release --product TrainStepRatios 2>&1 | tail -n 1
 
 echo
 echo "== ordo-one benchmark 1.38.1: swift package benchmark (TensorMatmul, TensorKernels, BlockBenchmark) =="
@@ -41,3 +45,7 @@ echo "== TensorRatios: self-timed, interleaved, one process =="
 echo
 echo "== BlockRatios: LaNN transformer block fwd+bwd, BLAS share, PyTorch reference, RSS over training steps =="
 .build/release/BlockRatios "$@"
+
+echo
+echo "== TrainStepRatios: one tiny-CLIP training step (CLIP, LaCLIP, LaCLIP-MT) at batch 64 and 128, PyTorch reference =="
+.build/release/TrainStepRatios "$@"

@@ -12,7 +12,7 @@ enum Mode: String, CaseIterable { case clip, laclip, laclipMT = "laclip-mt", eda
 struct TrainCLIP: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Train CLIP / LaCLIP / LaCLIP-MT on the built-in data and evaluate zero-shot.")
     @Option(help: "Comma-separated modes: clip, laclip, laclip-mt, eda.") var modes = "clip,laclip"
-    @Option(help: "Training steps per mode.") var steps = 300
+    @Option(help: "Training steps per mode.") var steps = 200
     @Option(name: .customLong("batch-size")) var batchSize = 128
     @Option(name: .customLong("learning-rate")) var learningRate: Float = 1e-3
     @Option(help: "Warmup steps.") var warmup = 30
@@ -155,4 +155,5 @@ struct TrainCLIP: ParsableCommand {
     }
 }
 
+setvbuf(stdout, nil, _IOLBF, 0)  // stream progress lines even when stdout is a file
 TrainCLIP.main()
