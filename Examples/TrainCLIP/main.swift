@@ -35,20 +35,20 @@ struct TrainCLIP: ParsableCommand {
         let promptTemplates = try ZeroShot.loadTemplates(path: templates)
         var requested = modes.split(separator: ",").compactMap { Mode(rawValue: String($0)) }
         if train.rewriteCount == 0 && requested.contains(where: { $0 == .laclip || $0 == .laclipMT }) {
-            print("no rewrite_*.txt in \(captions): running EDA instead of LaCLIP / LaCLIP-MT")
+            report("no rewrite_*.txt in \(captions): running EDA instead of LaCLIP / LaCLIP-MT")
             requested = requested.map { $0 == .clip ? $0 : .eda }.reduce(into: []) { if !$0.contains($1) { $0.append($1) } }
         }
-        print("training data: \(train.count) images, \(train.captions.count) captions, \(train.rewriteCount) rewrites each")
+        report("training data: \(train.count) images, \(train.captions.count) captions, \(train.rewriteCount) rewrites each")
         var results: [(Mode, Double, Double, Double)] = []
         for mode in requested {
             let model = try trainModel(mode: mode, data: train, tokenizer: tokenizer)
             let (all, single, top5) = try evaluate(model: model, test: test, tokenizer: tokenizer, templates: promptTemplates)
             results.append((mode, all, top5, single))
         }
-        print("\nzero-shot on \(Swift.min(testImages, test.count)) Fashion-MNIST test images (\(steps) steps, batch \(batchSize), seed \(seed))")
-        print("mode        top-1 (80 templates)  top-5   top-1 (1 template)")
+        report("\nzero-shot on \(Swift.min(testImages, test.count)) Fashion-MNIST test images (\(steps) steps, batch \(batchSize), seed \(seed))")
+        report("mode        top-1 (80 templates)  top-5   top-1 (1 template)")
         for (mode, top1, top5, single) in results {
-            print(mode.rawValue.padding(toLength: 12, withPad: " ", startingAt: 0)
+            report(mode.rawValue.padding(toLength: 12, withPad: " ", startingAt: 0)
                 + String(format: "%8.2f%%            %6.2f%%  %8.2f%%", 100 * top1, 100 * top5, 100 * single))
         }
     }
@@ -71,7 +71,7 @@ struct TrainCLIP: ParsableCommand {
         var generator = RandomGenerator(seed: seed &+ 1)
         var order: [Int] = []
         var position = 0, epoch = -1
-        print("\n== \(mode.rawValue): \(model.parameterCount) parameters")
+        report("\n== \(mode.rawValue): \(model.parameterCount) parameters")
         let start = Date()
         for step in 0..<steps {
             // 1. A batch of images (shuffled every epoch, randomly shifted) and their captions.
@@ -119,12 +119,12 @@ struct TrainCLIP: ParsableCommand {
 
             if step % 25 == 0 || step == steps - 1 {
                 let elapsed = Date().timeIntervalSince(start)
-                print(String(format: "step %4d  loss %.4f  acc i->t %.2f t->i %.2f  lr %.2e  scale %.1f  %.0f ms/step",
+                report(String(format: "step %4d  loss %.4f  acc i->t %.2f t->i %.2f  lr %.2e  scale %.1f  %.0f ms/step",
                              step, output.loss.value.item, output.imageToTextAccuracy, output.textToImageAccuracy,
                              Double(optimizer.learningRate), Double(scale.value.item), 1000 * elapsed / Double(step + 1)))
             }
         }
-        if mode == .laclip { print("LaCLIP fallbacks to the original caption: \(sampler.fallbackCount)") }
+        if mode == .laclip { report("LaCLIP fallbacks to the original caption: \(sampler.fallbackCount)") }
         return model
     }
 
@@ -155,5 +155,9 @@ struct TrainCLIP: ParsableCommand {
     }
 }
 
-setvbuf(stdout, nil, _IOLBF, 0)  // stream progress lines even when stdout is a file
 TrainCLIP.main()
+
+/// Writes one line to standard output at once (unbuffered, so progress shows when output goes to a file).
+func report(_ line: String) {
+    FileHandle.standardOutput.write(Data((line + "\n").utf8))
+}
