@@ -14,7 +14,7 @@
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-venv="${1:-${LACLIP_LLM_VENV:-$root/../venv-llm}}"
+venv="${1:-${LACLIP_LLM_VENV:-$(dirname "$root")/venv-llm}}"
 python="${PYTHON:-python3}"
 model_name="SmolLM2-135M-Instruct.Q4_1.gguf"
 

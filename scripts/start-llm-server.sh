@@ -11,7 +11,7 @@ set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 port="${1:-8080}"
-venv="${LACLIP_LLM_VENV:-$root/../venv-llm}"
+venv="${LACLIP_LLM_VENV:-$(dirname "$root")/venv-llm}"
 threads="${LACLIP_LLM_THREADS:-2}"
 wait_seconds="${LACLIP_LLM_WAIT:-180}"
 pid_file="$venv/llm-server-$port.pid"
