@@ -46,6 +46,8 @@ struct Rewrite: AsyncParsableCommand {
     var timeout: Double = 120
     @Flag(name: .customLong("no-faithfulness"), help: "Switch off the WordNet faithfulness filter.")
     var noFaithfulness = false
+    @Flag(name: .customLong("require-own-class"), help: "With --classes and --labels: also reject rewrites that do not name their own class.")
+    var requireOwnClass = false
     @Option(name: .customLong("classes"), help: "Optional file of class names (one per line) for the class check.")
     var classes: String?
     @Option(name: .customLong("labels"), help: "Optional file of per-caption class indices aligned with --captions.")
@@ -77,7 +79,7 @@ struct Rewrite: AsyncParsableCommand {
         var faithfulness: FaithfulnessFilter? = nil
         if !noFaithfulness {
             let classNames = try classes.map { try lines(of: $0) } ?? []
-            faithfulness = FaithfulnessFilter(wordNet: try WordNet.shared(), classNames: classNames, requireOwnClass: false)
+            faithfulness = FaithfulnessFilter(wordNet: try WordNet.shared(), classNames: classNames, requireOwnClass: requireOwnClass)
         }
         let classIndices = try labels.map { path in
             try lines(of: path).enumerated().map { number, line in
