@@ -320,7 +320,7 @@ import LaTensor
     // MARK: Client against the loopback server
 
     static func client(_ server: LoopbackHTTPServer, endpoint: CompletionServer.Endpoint = .completions, apiKey: String? = nil,
-                       timeout: Double = 10, retries: Int = 2) -> CompletionClient {
+                       timeout: Double = 30, retries: Int = 2) -> CompletionClient {
         CompletionClient(
             server: CompletionServer(baseURL: server.baseURL, apiKey: apiKey, model: "smollm2", endpoint: endpoint),
             timeout: timeout, maximumRetries: retries, initialBackoff: 0.01)
@@ -456,7 +456,7 @@ import LaTensor
     }
 
     @Test func aServerThatNeverAnswersTimesOut() async throws {
-        let server = try LoopbackHTTPServer(maximumConnections: 4, lifetime: 10) { _, _ in .silent }
+        let server = try LoopbackHTTPServer(maximumConnections: 4, lifetime: 60) { _, _ in .silent }
         defer { server.stop() }
         let start = Date()
         let error = await Self.expectClientError { try await Self.client(server, timeout: 0.5, retries: 1).complete(prompt: "p") }
@@ -464,7 +464,8 @@ import LaTensor
         // The first attempt and one retry, each abandoned after 0.5 s (Foundation on Linux would truncate a
         // 0.5 s time-out to 0 and fail at once; the client times requests itself).
         let elapsed = Date().timeIntervalSince(start)
-        #expect(elapsed >= 0.95 && elapsed < 8, "\(elapsed) s")
+        // A generous upper bound: the suite runs tests in parallel on a loaded machine; a hang would exceed it.
+        #expect(elapsed >= 0.95 && elapsed < 45, "\(elapsed) s")
         #expect(server.requests.count == 2)
     }
 
