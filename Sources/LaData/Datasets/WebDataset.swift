@@ -91,16 +91,7 @@ public struct WebDataset: StreamingImageTextDataset {
         var order = shards
         if shufflesShards {
             var generator = RandomGenerator(seed: seed, counter: UInt64(truncatingIfNeeded: epoch) << 40)
-            var i = order.count - 1
-            while i > 0 {
-                // Unbiased integer in 0...i by rejection.
-                let bound = UInt64(i + 1)
-                let limit = UInt64.max - UInt64.max % bound
-                var draw = generator.next()
-                while draw >= limit { draw = generator.next() }
-                order.swapAt(i, Int(draw % bound))
-                i -= 1
-            }
+            generator.shuffle(&order)
         }
         if worldSize > 1 {
             order = stride(from: rank, to: order.count, by: worldSize).map { order[$0] }

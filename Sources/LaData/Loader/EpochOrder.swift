@@ -21,15 +21,7 @@ public enum EpochOrder {
         guard shuffle, order.count > 1 else { return order }
         let key = RandomGenerator.mix(RandomGenerator.mix(seed, shuffleStream), UInt64(bitPattern: Int64(epoch)))
         var generator = RandomGenerator(seed: key)
-        var i = order.count - 1
-        while i > 0 {
-            let bound = UInt64(i + 1)
-            let limit = UInt64.max - UInt64.max % bound
-            var draw = generator.next()
-            while draw >= limit { draw = generator.next() }
-            order.swapAt(i, Int(draw % bound))
-            i -= 1
-        }
+        generator.shuffle(&order)
         return order
     }
 }

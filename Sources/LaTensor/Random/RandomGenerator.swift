@@ -97,3 +97,23 @@ public struct RandomGenerator: RandomNumberGenerator, Sendable, Hashable, Codabl
         defaultState.withLock { body(&$0) }
     }
 }
+
+extension RandomGenerator {
+    /// Shuffles `elements` in place with Fisher-Yates from the last position down, drawing each index in
+    /// `0...i` without bias by rejection from 64-bit draws. The result depends only on the generator's state,
+    /// so a shuffle is reproducible from `(seed, counter)` (the loader's epoch order and WebDataset's shard
+    /// order both use it).
+    /// - Parameter elements: The array to permute.
+    @inlinable
+    public mutating func shuffle<Element>(_ elements: inout [Element]) {
+        var i = elements.count - 1
+        while i > 0 {
+            let bound = UInt64(i + 1)
+            let limit = UInt64.max - UInt64.max % bound
+            var draw = next()
+            while draw >= limit { draw = next() }
+            elements.swapAt(i, Int(draw % bound))
+            i -= 1
+        }
+    }
+}
