@@ -65,7 +65,8 @@ public final class AllocationTracker: Sendable {
 /// The memory behind one or more tensor views: a fixed-size, 64-byte aligned buffer of elements.
 ///
 /// Views (`Tensor`) share a storage by reference, like PyTorch's `c10::StorageImpl`; the storage
-/// frees its memory when the last view goes away.
+/// frees its memory when the last view goes away (large blocks go to a bounded reuse cache, see
+/// `TensorMemory.storageCacheLimit`).
 public final class TensorStorage<Element: TensorElement>: @unchecked Sendable {
     /// The number of elements.
     public let count: Int
@@ -81,7 +82,7 @@ public final class TensorStorage<Element: TensorElement>: @unchecked Sendable {
         precondition(count >= 0, "TensorStorage: negative element count \(count)")
         self.count = count
         let bytes = Swift.max(count, 1) * MemoryLayout<Element>.stride
-        let raw = UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: 64)
+        let raw = StorageCache.shared.allocate(bytes: bytes)
         self.pointer = raw.bindMemory(to: Element.self, capacity: Swift.max(count, 1))
         TensorMemory.allocated(bytes)
         self.tracker = TensorMemory.currentTracker
@@ -101,6 +102,7 @@ public final class TensorStorage<Element: TensorElement>: @unchecked Sendable {
     deinit {
         TensorMemory.freed(Swift.max(count, 1) * MemoryLayout<Element>.stride)
         tracker?.freed(Swift.max(count, 1) * MemoryLayout<Element>.stride)
-        UnsafeMutableRawPointer(pointer).deallocate()
+        StorageCache.shared.deallocate(
+            UnsafeMutableRawPointer(pointer), bytes: Swift.max(count, 1) * MemoryLayout<Element>.stride)
     }
 }
