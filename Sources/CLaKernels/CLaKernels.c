@@ -15,18 +15,21 @@
 
 // MARK: - Dispatch
 
-static int cla_level = -1;  // -1 unknown, 0 scalar, 1 AVX2+FMA
+static int cla_level = -1;  // -1 unknown, 0 scalar, 1 AVX2+FMA, 2 AVX-512F
 static int cla_force_scalar = 0;
+static int cla_max_level = 2;
 
 static int cla_detect(void) {
 #if CLA_X86 && (defined(__clang__) || defined(__GNUC__))
     __builtin_cpu_init();
-    return (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) ? 1 : 0;
+    if (!(__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))) return 0;
+    return __builtin_cpu_supports("avx512f") ? 2 : 1;
 #else
     return 0;
 #endif
 }
 
+// The level the kernels run at: the CPU's, capped by cla_set_max_vector_level, 0 when forced scalar.
 static inline int cla_use_vector(void) {
     if (__atomic_load_n(&cla_force_scalar, __ATOMIC_RELAXED)) return 0;
     int level = __atomic_load_n(&cla_level, __ATOMIC_RELAXED);
@@ -34,7 +37,8 @@ static inline int cla_use_vector(void) {
         level = cla_detect();
         __atomic_store_n(&cla_level, level, __ATOMIC_RELAXED);
     }
-    return level;
+    int cap = __atomic_load_n(&cla_max_level, __ATOMIC_RELAXED);
+    return level < cap ? level : cap;
 }
 
 int cla_vector_level(void) { return cla_use_vector(); }
@@ -42,6 +46,10 @@ int cla_vector_level(void) { return cla_use_vector(); }
 int cla_get_force_scalar(void) { return __atomic_load_n(&cla_force_scalar, __ATOMIC_RELAXED); }
 
 void cla_set_force_scalar(int force) { __atomic_store_n(&cla_force_scalar, force ? 1 : 0, __ATOMIC_RELAXED); }
+
+void cla_set_max_vector_level(int level) {
+    __atomic_store_n(&cla_max_level, level < 0 ? 0 : (level > 2 ? 2 : level), __ATOMIC_RELAXED);
+}
 
 // MARK: - Scalar references (libm), also the fallback path
 
@@ -435,9 +443,203 @@ static AVX2 double dot_avx2(const float *x, const float *y, size_t n) {
     return total + (double)v_hsum(a);
 }
 
+// MARK: - AVX-512F (16 lanes): the same algorithms, with vscalefps for the 2^n scaling, masks for tails and
+// NaN handling, and a Newton-refined reciprocal where the divisor is bounded away from 0 and infinity.
+
+#define AVX512 __attribute__((target("avx512f,avx2,fma")))
+#define AVX512_INLINE static inline __attribute__((always_inline, target("avx512f,avx2,fma")))
+
+AVX512_INLINE __m512 w_set(float v) { return _mm512_set1_ps(v); }
+
+AVX512_INLINE __mmask16 w_tail_mask(size_t remaining) { return (__mmask16)((1u << remaining) - 1u); }
+
+// exp: the Cephes reduction and polynomial of v_exp; y * 2^n in one vscalefps (one rounding, also for
+// subnormal results; +inf above 88.72, +0 below -103.97). max/min take x second so a NaN passes through.
+AVX512_INLINE __m512 w_exp(__m512 x) {
+    __m512 xc = _mm512_min_ps(w_set(88.8f), _mm512_max_ps(w_set(-104.0f), x));
+    __m512 fx = _mm512_roundscale_ps(_mm512_mul_ps(xc, w_set(1.44269504088896341f)),
+                                     _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m512 r = _mm512_fnmadd_ps(fx, w_set(0.693359375f), xc);
+    r = _mm512_fnmadd_ps(fx, w_set(-2.12194440e-4f), r);
+    __m512 p = w_set(1.9875691500E-4f);
+    p = _mm512_fmadd_ps(p, r, w_set(1.3981999507E-3f));
+    p = _mm512_fmadd_ps(p, r, w_set(8.3334519073E-3f));
+    p = _mm512_fmadd_ps(p, r, w_set(4.1665795894E-2f));
+    p = _mm512_fmadd_ps(p, r, w_set(1.6666665459E-1f));
+    p = _mm512_fmadd_ps(p, r, w_set(5.0000001201E-1f));
+    __m512 y = _mm512_add_ps(_mm512_fmadd_ps(p, _mm512_mul_ps(r, r), r), w_set(1.0f));
+    return _mm512_scalef_ps(y, fx);
+}
+
+// 1 / q for finite q with |q| in [2^-100, 2^100]: rcp14 plus one Newton step (about 2^-28 relative error).
+AVX512_INLINE __m512 w_reciprocal(__m512 q) {
+    __m512 r = _mm512_rcp14_ps(q);
+    return _mm512_mul_ps(r, _mm512_fnmadd_ps(q, r, w_set(2.0f)));
+}
+
+AVX512_INLINE __m512 w_tanh(__m512 x) {
+    const __m512i sign = _mm512_set1_epi32((int)0x80000000u);
+    __m512 ax = _mm512_abs_ps(x);
+    __m512i xsign = _mm512_and_si512(_mm512_castps_si512(x), sign);
+    __m512 z = _mm512_mul_ps(x, x);
+    __m512 p = w_set(-5.70498872745E-3f);
+    p = _mm512_fmadd_ps(p, z, w_set(2.06390887954E-2f));
+    p = _mm512_fmadd_ps(p, z, w_set(-5.37397155531E-2f));
+    p = _mm512_fmadd_ps(p, z, w_set(1.33314422036E-1f));
+    p = _mm512_fmadd_ps(p, z, w_set(-3.33332819422E-1f));
+    __m512 small = _mm512_castsi512_ps(
+        _mm512_or_si512(_mm512_castps_si512(_mm512_fmadd_ps(_mm512_mul_ps(p, z), ax, ax)), xsign));
+    __m512 e = w_exp(_mm512_add_ps(ax, ax));
+    __m512 large = _mm512_sub_ps(w_set(1.0f), _mm512_div_ps(w_set(2.0f), _mm512_add_ps(e, w_set(1.0f))));
+    large = _mm512_castsi512_ps(_mm512_or_si512(_mm512_castps_si512(large), xsign));
+    return _mm512_mask_blend_ps(_mm512_cmp_ps_mask(ax, w_set(0.625f), _CMP_LT_OQ), large, small);
+}
+
+AVX512_INLINE __m512 w_erf_finite(__m512 a) {
+    __m512 x = _mm512_min_ps(_mm512_max_ps(a, w_set(-4.0f)), w_set(4.0f));
+    __m512 x2 = _mm512_mul_ps(x, x);
+    __m512 p = w_set(-2.72614225801306e-10f);
+    p = _mm512_fmadd_ps(x2, p, w_set(2.77068142495902e-08f));
+    p = _mm512_fmadd_ps(x2, p, w_set(-2.10102402082508e-06f));
+    p = _mm512_fmadd_ps(x2, p, w_set(-5.69250639462346e-05f));
+    p = _mm512_fmadd_ps(x2, p, w_set(-7.34990630326855e-04f));
+    p = _mm512_fmadd_ps(x2, p, w_set(-2.95459980854025e-03f));
+    p = _mm512_fmadd_ps(x2, p, w_set(-1.60960333262415e-02f));
+    p = _mm512_mul_ps(x, p);
+    __m512 q = w_set(-1.45660718464996e-05f);
+    q = _mm512_fmadd_ps(x2, q, w_set(-2.13374055278905e-04f));
+    q = _mm512_fmadd_ps(x2, q, w_set(-1.68282697438203e-03f));
+    q = _mm512_fmadd_ps(x2, q, w_set(-7.37332916720468e-03f));
+    q = _mm512_fmadd_ps(x2, q, w_set(-1.42647390514189e-02f));
+    // q <= -0.0142 for every x, so the refined reciprocal is safe.
+    __m512 r = _mm512_mul_ps(p, w_reciprocal(q));
+    r = _mm512_min_ps(_mm512_max_ps(r, w_set(-1.0f)), w_set(1.0f));
+    __m512 one = _mm512_castsi512_ps(_mm512_or_si512(
+        _mm512_castps_si512(w_set(1.0f)), _mm512_and_si512(_mm512_castps_si512(a), _mm512_set1_epi32((int)0x80000000u))));
+    return _mm512_mask_blend_ps(_mm512_cmp_ps_mask(_mm512_abs_ps(a), w_set(3.9f), _CMP_GE_OQ), r, one);
+}
+
+AVX512_INLINE __m512 w_erf(__m512 x) { return _mm512_mask_blend_ps(_mm512_cmp_ps_mask(x, x, _CMP_UNORD_Q), w_erf_finite(x), x); }
+
+AVX512_INLINE __m512 w_sigmoid(__m512 x) {
+    __m512 e = w_exp(_mm512_castsi512_ps(_mm512_or_si512(_mm512_castps_si512(x), _mm512_set1_epi32((int)0x80000000u))));
+    __m512 s = w_reciprocal(_mm512_add_ps(w_set(1.0f), e));  // 1 + e in [1, 2]
+    __m512 result = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(x, _mm512_setzero_ps(), _CMP_GE_OQ), _mm512_mul_ps(e, s), s);
+    return _mm512_mask_blend_ps(_mm512_cmp_ps_mask(x, x, _CMP_UNORD_Q), result, x);
+}
+
+AVX512_INLINE __m512 w_gelu_erf(__m512 x) {
+    __m512 half = _mm512_mul_ps(w_set(0.5f), x);
+    __m512 erf = w_erf_finite(_mm512_mul_ps(x, w_set(0.70710678118654752440f)));
+    return _mm512_fmadd_ps(half, erf, half);
+}
+
+AVX512_INLINE __m512 w_gelu_tanh(__m512 x) {
+    __m512 x3 = _mm512_mul_ps(_mm512_mul_ps(x, x), x);
+    __m512 u = _mm512_mul_ps(w_set(0.79788456080286535588f), _mm512_fmadd_ps(w_set(0.044715f), x3, x));
+    __m512 e = w_exp(_mm512_mul_ps(w_set(-2.0f), u));
+    return _mm512_div_ps(x, _mm512_add_ps(w_set(1.0f), e));
+}
+
+AVX512_INLINE __m512 w_quick_gelu(__m512 x) { return _mm512_mul_ps(x, w_sigmoid(_mm512_mul_ps(w_set(1.702f), x))); }
+
+#define CLA_UNARY_AVX512(name, f)                                                         \
+    static AVX512 void name(const float *x, float *y, size_t n) {                         \
+        size_t i = 0;                                                                     \
+        for (; i + 32 <= n; i += 32) {                                                    \
+            /* 4 KiB ahead: the compute between loads starves the hardware prefetcher. */ \
+            _mm_prefetch((const char *)(x + i + 1024), _MM_HINT_T0);                      \
+            _mm_prefetch((const char *)(x + i + 1040), _MM_HINT_T0);                      \
+            __m512 a = f(_mm512_loadu_ps(x + i));                                         \
+            __m512 b = f(_mm512_loadu_ps(x + i + 16));                                    \
+            _mm512_storeu_ps(y + i, a);                                                   \
+            _mm512_storeu_ps(y + i + 16, b);                                              \
+        }                                                                                 \
+        for (; i + 16 <= n; i += 16) _mm512_storeu_ps(y + i, f(_mm512_loadu_ps(x + i)));  \
+        if (i < n) {                                                                      \
+            __mmask16 m = w_tail_mask(n - i);                                             \
+            _mm512_mask_storeu_ps(y + i, m, f(_mm512_maskz_loadu_ps(m, x + i)));          \
+        }                                                                                 \
+    }
+
+CLA_UNARY_AVX512(exp_avx512, w_exp)
+CLA_UNARY_AVX512(tanh_avx512, w_tanh)
+CLA_UNARY_AVX512(erf_avx512, w_erf)
+CLA_UNARY_AVX512(sigmoid_avx512, w_sigmoid)
+CLA_UNARY_AVX512(gelu_erf_avx512, w_gelu_erf)
+CLA_UNARY_AVX512(gelu_tanh_avx512, w_gelu_tanh)
+CLA_UNARY_AVX512(quick_gelu_avx512, w_quick_gelu)
+
+// Softmax's peak: the maximum, NaN if any element is NaN, 0 if it is infinite.
+static AVX512 float peak_avx512(const float *x, size_t n) {
+    __m512 m0 = w_set(-INFINITY), m1 = m0;
+    __mmask16 nan = 0;
+    size_t i = 0;
+    for (; i + 32 <= n; i += 32) {
+        __m512 a = _mm512_loadu_ps(x + i), b = _mm512_loadu_ps(x + i + 16);
+        m0 = _mm512_max_ps(m0, a);
+        m1 = _mm512_max_ps(m1, b);
+        nan |= _mm512_cmp_ps_mask(a, b, _CMP_UNORD_Q);
+    }
+    for (; i < n; i += 16) {
+        __mmask16 m = n - i >= 16 ? (__mmask16)0xFFFF : w_tail_mask(n - i);
+        __m512 a = _mm512_mask_loadu_ps(w_set(-INFINITY), m, x + i);
+        m0 = _mm512_max_ps(m0, a);
+        nan |= _mm512_cmp_ps_mask(a, a, _CMP_UNORD_Q);
+    }
+    if (nan) return NAN;
+    float peak = _mm512_reduce_max_ps(_mm512_max_ps(m0, m1));
+    return isinf(peak) ? 0 : peak;
+}
+
+static AVX512 float exp_shift_sum_avx512(const float *x, float *y, size_t n, float peak) {
+    __m512 p = w_set(peak);
+    __m512 s0 = _mm512_setzero_ps(), s1 = _mm512_setzero_ps();
+    size_t i = 0;
+    for (; i + 32 <= n; i += 32) {
+        // Fetch the same span of the next row (softmax runs row after row; a prefetch never faults).
+        _mm_prefetch((const char *)(x + i + n), _MM_HINT_T0);
+        _mm_prefetch((const char *)(x + i + n + 16), _MM_HINT_T0);
+        __m512 a = w_exp(_mm512_sub_ps(_mm512_loadu_ps(x + i), p));
+        __m512 b = w_exp(_mm512_sub_ps(_mm512_loadu_ps(x + i + 16), p));
+        if (y) { _mm512_storeu_ps(y + i, a); _mm512_storeu_ps(y + i + 16, b); }
+        s0 = _mm512_add_ps(s0, a);
+        s1 = _mm512_add_ps(s1, b);
+    }
+    for (; i < n; i += 16) {
+        __mmask16 m = n - i >= 16 ? (__mmask16)0xFFFF : w_tail_mask(n - i);
+        __m512 a = _mm512_maskz_mov_ps(m, w_exp(_mm512_sub_ps(_mm512_maskz_loadu_ps(m, x + i), p)));
+        if (y) _mm512_mask_storeu_ps(y + i, m, a);
+        s0 = _mm512_add_ps(s0, a);
+    }
+    return _mm512_reduce_add_ps(_mm512_add_ps(s0, s1));
+}
+
+static AVX512 void softmax_row_avx512(const float *x, float *y, size_t n) {
+    float peak = peak_avx512(x, n);
+    float total = exp_shift_sum_avx512(x, y, n, peak);
+    __m512 s = w_set(1.0f / total);
+    for (size_t i = 0; i < n; i += 16) {
+        __mmask16 m = n - i >= 16 ? (__mmask16)0xFFFF : w_tail_mask(n - i);
+        _mm512_mask_storeu_ps(y + i, m, _mm512_mul_ps(_mm512_maskz_loadu_ps(m, y + i), s));
+    }
+}
+
+static AVX512 void log_softmax_row_avx512(const float *x, float *y, size_t n) {
+    float peak = peak_avx512(x, n);
+    float total = exp_shift_sum_avx512(x, 0, n, peak);
+    __m512 shift = w_set(peak + logf(total));
+    for (size_t i = 0; i < n; i += 16) {
+        __mmask16 m = n - i >= 16 ? (__mmask16)0xFFFF : w_tail_mask(n - i);
+        _mm512_mask_storeu_ps(y + i, m, _mm512_sub_ps(_mm512_maskz_loadu_ps(m, x + i), shift));
+    }
+}
+
 #define CLA_DISPATCH_UNARY(public_name, vector, scalar_expr)          \
     void public_name(const float *x, float *y, size_t n) {          \
-        if (cla_use_vector()) { vector(x, y, n); return; }           \
+        int level = cla_use_vector();                                \
+        if (level == 2) { vector##512(x, y, n); return; }            \
+        if (level == 1) { vector##2(x, y, n); return; }              \
         for (size_t i = 0; i < n; i++) { float v = x[i]; y[i] = (scalar_expr); } \
     }
 #else
@@ -449,24 +651,28 @@ static AVX2 double dot_avx2(const float *x, const float *y, size_t n) {
 
 // MARK: - Public entry points
 
-CLA_DISPATCH_UNARY(cla_exp_f32, exp_avx2, expf(v))
-CLA_DISPATCH_UNARY(cla_tanh_f32, tanh_avx2, tanhf(v))
-CLA_DISPATCH_UNARY(cla_erf_f32, erf_avx2, erff(v))
-CLA_DISPATCH_UNARY(cla_sigmoid_f32, sigmoid_avx2, s_sigmoid(v))
-CLA_DISPATCH_UNARY(cla_gelu_erf_f32, gelu_erf_avx2, s_gelu_erf(v))
-CLA_DISPATCH_UNARY(cla_gelu_tanh_f32, gelu_tanh_avx2, s_gelu_tanh(v))
-CLA_DISPATCH_UNARY(cla_quick_gelu_f32, quick_gelu_avx2, s_quick_gelu(v))
+CLA_DISPATCH_UNARY(cla_exp_f32, exp_avx, expf(v))
+CLA_DISPATCH_UNARY(cla_tanh_f32, tanh_avx, tanhf(v))
+CLA_DISPATCH_UNARY(cla_erf_f32, erf_avx, erff(v))
+CLA_DISPATCH_UNARY(cla_sigmoid_f32, sigmoid_avx, s_sigmoid(v))
+CLA_DISPATCH_UNARY(cla_gelu_erf_f32, gelu_erf_avx, s_gelu_erf(v))
+CLA_DISPATCH_UNARY(cla_gelu_tanh_f32, gelu_tanh_avx, s_gelu_tanh(v))
+CLA_DISPATCH_UNARY(cla_quick_gelu_f32, quick_gelu_avx, s_quick_gelu(v))
 
 void cla_softmax_row_f32(const float *x, float *y, size_t n) {
 #if CLA_X86
-    if (cla_use_vector()) { softmax_row_avx2(x, y, n); return; }
+    int level = cla_use_vector();
+    if (level == 2) { softmax_row_avx512(x, y, n); return; }
+    if (level == 1) { softmax_row_avx2(x, y, n); return; }
 #endif
     s_softmax_row(x, y, n);
 }
 
 void cla_log_softmax_row_f32(const float *x, float *y, size_t n) {
 #if CLA_X86
-    if (cla_use_vector()) { log_softmax_row_avx2(x, y, n); return; }
+    int level = cla_use_vector();
+    if (level == 2) { log_softmax_row_avx512(x, y, n); return; }
+    if (level == 1) { log_softmax_row_avx2(x, y, n); return; }
 #endif
     s_log_softmax_row(x, y, n);
 }

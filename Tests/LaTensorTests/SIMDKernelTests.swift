@@ -4,7 +4,7 @@ import Testing
 
 @testable import LaTensor
 
-/// The CLaKernels Float32 kernels (AVX2+FMA and the scalar fallback) against double-precision libm
+/// The CLaKernels Float32 kernels (AVX-512F, AVX2+FMA and the scalar fallback) against double-precision libm
 /// references: a dense sweep with the special values (±0, ±inf, NaN, subnormals, the exp overflow and
 /// underflow thresholds), every length 0...67 at several alignments (vector tails), and a large length that
 /// goes parallel through the Tensor API.
@@ -74,14 +74,24 @@ import Testing
             reference: { Double($0) * sigmoid(Double(Float(1.702) * $0)) }, rtol: 1e-6, atol: { _ in 1e-42 }),
     ]
 
-    /// Runs `body` once on the vector path (when the CPU has AVX2+FMA) and once on the forced scalar path.
+    /// Runs `body` on every path this CPU has: AVX-512F, AVX2+FMA (the level capped at 1) and the forced
+    /// scalar fallback.
     static func onBothPaths(_ body: (String) -> Void) {
         let saved = VectorKernels.forceScalar
-        defer { VectorKernels.forceScalar = saved }
-        for scalar in [false, true] {
-            VectorKernels.forceScalar = scalar
-            body(scalar ? "scalar" : (VectorKernels.isVectorized ? "avx2" : "scalar(no avx2)"))
+        defer {
+            VectorKernels.forceScalar = saved
+            VectorKernels.setMaximumLevel(2)
         }
+        VectorKernels.forceScalar = false
+        for cap in [2, 1] {
+            VectorKernels.setMaximumLevel(cap)
+            let level = VectorKernels.level
+            if cap == 2 && level < 2 { continue }  // no AVX-512F: the cap-1 run covers what there is
+            body(["scalar(no avx2)", "avx2", "avx512"][level])
+        }
+        VectorKernels.setMaximumLevel(2)
+        VectorKernels.forceScalar = true
+        body("scalar")
     }
 
     @Test func unaryKernelsMatchLibmOnTheSweep() {

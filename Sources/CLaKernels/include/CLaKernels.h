@@ -1,9 +1,11 @@
 // CLaKernels: vectorised Float32 kernels for LaTensor over contiguous arrays.
 //
 // Every function works on one contiguous run on the calling thread; LaTensor splits large arrays over its
-// own workers (Threading.parallelFor) and calls these on disjoint chunks. Each function dispatches once
-// (on first use) to an AVX2+FMA implementation when the CPU supports both, else to a portable scalar one
-// built on libm. `cla_set_force_scalar(1)` forces the scalar path (for tests).
+// own workers (Threading.parallelFor) and calls these on disjoint chunks. The CPU is probed once (on first
+// use): the transcendental and softmax kernels run 16-lane AVX-512F code when the CPU has it, else 8-lane
+// AVX2+FMA code, else a portable scalar path built on libm; sum, dot, max and min (memory-bound) stop at
+// AVX2. `cla_set_force_scalar(1)` forces the scalar path and `cla_set_max_vector_level` caps the level
+// (for tests and benchmarks).
 //
 // Semantics follow libm: NaN propagates, exp overflows to +inf above 88.7228 and underflows through the
 // subnormals to +0 below -103.972; the softmax kernels treat an infinite row maximum as 0, like LaTensor's
@@ -17,12 +19,15 @@
 extern "C" {
 #endif
 
-/// 1 when the AVX2+FMA kernels are in use, 0 for the scalar fallback.
+/// 2 when the AVX-512F kernels are in use, 1 for AVX2+FMA, 0 for the scalar fallback.
 int cla_vector_level(void);
 /// Forces the scalar fallback (nonzero) or restores runtime dispatch (0). Not thread-safe; for tests.
 void cla_set_force_scalar(int force);
 /// 1 when the scalar fallback is forced.
 int cla_get_force_scalar(void);
+/// Caps the level the kernels use (0 scalar, 1 AVX2+FMA, 2 AVX-512F; default 2). Process-wide; for tests
+/// and benchmarks that compare the paths.
+void cla_set_max_vector_level(int level);
 
 /// y[i] = exp(x[i]). `y` may equal `x`.
 void cla_exp_f32(const float *x, float *y, size_t n);

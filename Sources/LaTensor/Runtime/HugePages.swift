@@ -31,8 +31,14 @@ import CLaKernels
 
 /// Switches of the vectorised CLaKernels path (Float, contiguous operands), for tests and diagnosis.
 enum VectorKernels {
-    /// Whether the AVX2+FMA kernels are in use (false on CPUs without AVX2 and FMA, or when forced off).
+    /// Whether vector kernels are in use (false on CPUs without AVX2 and FMA, or when forced off).
     static var isVectorized: Bool { cla_vector_level() != 0 }
+
+    /// The level in use: 2 AVX-512F, 1 AVX2+FMA, 0 scalar.
+    static var level: Int { Int(cla_vector_level()) }
+
+    /// Caps the level (2 allows AVX-512F, 1 stops at AVX2+FMA, 0 is scalar). Process-wide; meant for tests.
+    static func setMaximumLevel(_ level: Int) { cla_set_max_vector_level(Int32(level)) }
 
     /// Forces CLaKernels onto its portable scalar (libm) fallback. Process-wide; meant for tests.
     static var forceScalar: Bool {
