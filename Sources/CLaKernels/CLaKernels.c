@@ -63,6 +63,14 @@ static inline float s_gelu_tanh(float x) {
     return 0.5f * x * (1.0f + tanhf(0.79788456080286535588f * (x + 0.044715f * x * x * x)));
 }
 static inline float s_quick_gelu(float x) { return x * s_sigmoid(1.702f * x); }
+// d/dx GELU(x) = Phi(x) + x phi(x); d/dx QuickGELU(x) = s + 1.702 x s (1 - s) with s = sigmoid(1.702 x).
+static inline float s_gelu_erf_derivative(float x) {
+    return 0.5f * (1.0f + erff(x * 0.70710678118654752440f)) + x * expf(-0.5f * x * x) * 0.39894228040143267794f;
+}
+static inline float s_quick_gelu_derivative(float x) {
+    float s = s_sigmoid(1.702f * x);
+    return s + x * (1.702f * s * (1.0f - s));
+}
 
 // The row maximum with NaN winning, an infinite maximum replaced by 0 (LaTensor's softmax convention).
 static float s_row_peak(const float *x, size_t n) {
@@ -289,6 +297,34 @@ CLA_UNARY_AVX2(sigmoid_avx2, v_sigmoid)
 CLA_UNARY_AVX2(gelu_erf_avx2, v_gelu_erf)
 CLA_UNARY_AVX2(gelu_tanh_avx2, v_gelu_tanh)
 CLA_UNARY_AVX2(quick_gelu_avx2, v_quick_gelu)
+
+AVX2_INLINE __m256 v_gelu_erf_derivative(__m256 x) {
+    __m256 cdf = _mm256_fmadd_ps(v_set(0.5f), v_erf_finite(_mm256_mul_ps(x, v_set(0.70710678118654752440f))), v_set(0.5f));
+    __m256 pdf = _mm256_mul_ps(v_exp(_mm256_mul_ps(v_set(-0.5f), _mm256_mul_ps(x, x))), v_set(0.39894228040143267794f));
+    return _mm256_fmadd_ps(x, pdf, cdf);
+}
+
+AVX2_INLINE __m256 v_quick_gelu_derivative(__m256 x) {
+    // s + x (1.702 s (1 - s)): the slope first, so that x = +-FLT_MAX (1.702 x = inf) gives s, not NaN.
+    __m256 s = v_sigmoid(_mm256_mul_ps(v_set(1.702f), x));
+    __m256 slope = _mm256_mul_ps(v_set(1.702f), _mm256_mul_ps(s, _mm256_sub_ps(v_set(1.0f), s)));
+    return _mm256_fmadd_ps(x, slope, s);
+}
+
+// dx = g * f'(x) over one contiguous run (dx may alias g or x).
+#define CLA_BACKWARD_AVX2(name, d)                                                          \
+    static AVX2 void name(const float *x, const float *g, float *dx, size_t n) {            \
+        size_t i = 0;                                                                       \
+        for (; i + 8 <= n; i += 8)                                                          \
+            _mm256_storeu_ps(dx + i, _mm256_mul_ps(_mm256_loadu_ps(g + i), d(_mm256_loadu_ps(x + i)))); \
+        if (i < n) {                                                                        \
+            __m256i m = v_tail_mask(n - i);                                                 \
+            _mm256_maskstore_ps(dx + i, m, _mm256_mul_ps(_mm256_maskload_ps(g + i, m), d(_mm256_maskload_ps(x + i, m)))); \
+        }                                                                                   \
+    }
+
+CLA_BACKWARD_AVX2(gelu_erf_backward_avx2, v_gelu_erf_derivative)
+CLA_BACKWARD_AVX2(quick_gelu_backward_avx2, v_quick_gelu_derivative)
 
 // Maximum with NaN detection; an infinite maximum becomes 0 when `peak_mode` is set (softmax convention).
 static AVX2 float max_avx2(const float *x, size_t n, int peak_mode) {
@@ -570,6 +606,39 @@ CLA_UNARY_AVX512(gelu_erf_avx512, w_gelu_erf)
 CLA_UNARY_AVX512(gelu_tanh_avx512, w_gelu_tanh)
 CLA_UNARY_AVX512(quick_gelu_avx512, w_quick_gelu)
 
+AVX512_INLINE __m512 w_gelu_erf_derivative(__m512 x) {
+    __m512 cdf = _mm512_fmadd_ps(w_set(0.5f), w_erf_finite(_mm512_mul_ps(x, w_set(0.70710678118654752440f))), w_set(0.5f));
+    __m512 pdf = _mm512_mul_ps(w_exp(_mm512_mul_ps(w_set(-0.5f), _mm512_mul_ps(x, x))), w_set(0.39894228040143267794f));
+    return _mm512_fmadd_ps(x, pdf, cdf);
+}
+
+AVX512_INLINE __m512 w_quick_gelu_derivative(__m512 x) {
+    // s + x (1.702 s (1 - s)): the slope first, so that x = +-FLT_MAX (1.702 x = inf) gives s, not NaN.
+    __m512 s = w_sigmoid(_mm512_mul_ps(w_set(1.702f), x));
+    __m512 slope = _mm512_mul_ps(w_set(1.702f), _mm512_mul_ps(s, _mm512_sub_ps(w_set(1.0f), s)));
+    return _mm512_fmadd_ps(x, slope, s);
+}
+
+#define CLA_BACKWARD_AVX512(name, d)                                                        \
+    static AVX512 void name(const float *x, const float *g, float *dx, size_t n) {          \
+        for (size_t i = 0; i < n; i += 16) {                                                \
+            __mmask16 m = n - i >= 16 ? (__mmask16)0xFFFF : w_tail_mask(n - i);             \
+            __m512 v = _mm512_mul_ps(_mm512_maskz_loadu_ps(m, g + i), d(_mm512_maskz_loadu_ps(m, x + i))); \
+            _mm512_mask_storeu_ps(dx + i, m, v);                                            \
+        }                                                                                   \
+    }
+
+CLA_BACKWARD_AVX512(gelu_erf_backward_avx512, w_gelu_erf_derivative)
+CLA_BACKWARD_AVX512(quick_gelu_backward_avx512, w_quick_gelu_derivative)
+
+#define CLA_DISPATCH_BACKWARD(public_name, vector, scalar_derivative)                      \
+    void public_name(const float *x, const float *g, float *dx, size_t n) {                 \
+        int level = cla_use_vector();                                                       \
+        if (level == 2) { vector##512(x, g, dx, n); return; }                               \
+        if (level == 1) { vector##2(x, g, dx, n); return; }                                 \
+        for (size_t i = 0; i < n; i++) dx[i] = g[i] * scalar_derivative(x[i]);              \
+    }
+
 // Softmax's peak: the maximum, NaN if any element is NaN, 0 if it is infinite.
 static AVX512 float peak_avx512(const float *x, size_t n) {
     __m512 m0 = w_set(-INFINITY), m1 = m0;
@@ -647,6 +716,10 @@ static AVX512 void log_softmax_row_avx512(const float *x, float *y, size_t n) {
     void public_name(const float *x, float *y, size_t n) {          \
         for (size_t i = 0; i < n; i++) { float v = x[i]; y[i] = (scalar_expr); } \
     }
+#define CLA_DISPATCH_BACKWARD(public_name, vector, scalar_derivative)                      \
+    void public_name(const float *x, const float *g, float *dx, size_t n) {                 \
+        for (size_t i = 0; i < n; i++) dx[i] = g[i] * scalar_derivative(x[i]);              \
+    }
 #endif
 
 // MARK: - Public entry points
@@ -658,6 +731,8 @@ CLA_DISPATCH_UNARY(cla_sigmoid_f32, sigmoid_avx, s_sigmoid(v))
 CLA_DISPATCH_UNARY(cla_gelu_erf_f32, gelu_erf_avx, s_gelu_erf(v))
 CLA_DISPATCH_UNARY(cla_gelu_tanh_f32, gelu_tanh_avx, s_gelu_tanh(v))
 CLA_DISPATCH_UNARY(cla_quick_gelu_f32, quick_gelu_avx, s_quick_gelu(v))
+CLA_DISPATCH_BACKWARD(cla_gelu_erf_backward_f32, gelu_erf_backward_avx, s_gelu_erf_derivative)
+CLA_DISPATCH_BACKWARD(cla_quick_gelu_backward_f32, quick_gelu_backward_avx, s_quick_gelu_derivative)
 
 void cla_softmax_row_f32(const float *x, float *y, size_t n) {
 #if CLA_X86

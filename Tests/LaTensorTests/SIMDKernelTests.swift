@@ -313,6 +313,58 @@ import Testing
         #expect(Swift.abs(doubles.sum().item - d.reduce(0, +)) <= 1e-9 * Swift.abs(d.reduce(0, +)))
     }
 
+    @Test func geluBackwardKernelsMatchDoubleDerivatives() {
+        // Gradients with a spread of magnitudes and signs; the input sweep covers the tails and special values.
+        let g: [Float] = Self.sweep.indices.map { Float(($0 % 7) - 3) * 0.37 + ($0 % 2 == 0 ? 1e-3 : -2.5) }
+        func geluDerivative(_ x: Double) -> Double {
+            0.5 * (1 + Foundation.erf(x / 2.0.squareRoot())) + x * Foundation.exp(-0.5 * x * x) / (2 * Double.pi).squareRoot()
+        }
+        func quickDerivative(_ x: Float) -> Double {
+            let s = Self.sigmoid(Double(Float(1.702) * x))
+            return s + 1.702 * Double(x) * s * (1 - s)
+        }
+        Self.onBothPaths { path in
+            for (name, kernel, derivative) in [
+                ("geluBackward", cla_gelu_erf_backward_f32, { geluDerivative(Double($0)) }),
+                ("quickGELUBackward", cla_quick_gelu_backward_f32, quickDerivative),
+            ] as [(String, (UnsafePointer<Float>?, UnsafePointer<Float>?, UnsafeMutablePointer<Float>?, Int) -> Void, (Float) -> Double)] {
+                for length in [Self.sweep.count, 37, 5] {
+                    var dx = [Float](repeating: 99, count: length + 1)
+                    kernel(Self.sweep, g, &dx, length)
+                    #expect(dx[length] == 99, "\(name) [\(path)] wrote past \(length)")
+                    var failures = 0
+                    for i in 0..<length {
+                        let x = Self.sweep[i]
+                        let want = Double(g[i]) * derivative(x)
+                        if x.isNaN || x.isInfinite {
+                            if x.isNaN { #expect(dx[i].isNaN, "\(name) [\(path)] NaN") }
+                            continue
+                        }
+                        if !Self.agrees(dx[i], want, rtol: 2e-6, atol: 1e-6 * Double(Swift.abs(g[i]))) {
+                            failures += 1
+                            if failures <= 3 { Issue.record("\(name) [\(path)] x = \(x): got \(dx[i]), want \(want)") }
+                        }
+                    }
+                    #expect(failures == 0, "\(name) [\(path)] \(failures) mismatches")
+                }
+            }
+        }
+        // The Tensor API: the fast contiguous Float path and the strided generic path agree with Double.
+        var generator = RandomGenerator(seed: 21)
+        let x = Tensor<Double>.randn([40, 33], mean: 0, standardDeviation: 3, generator: &generator)
+        let gradient = Tensor<Double>.randn([40, 33], mean: 0, standardDeviation: 1, generator: &generator)
+        for quick in [false, true] {
+            let want = quick ? x.quickGELUBackward(outputGradient: gradient) : x.geluBackward(outputGradient: gradient)
+            let xf = x.cast(to: Float.self), gf = gradient.cast(to: Float.self)
+            let fast = quick ? xf.quickGELUBackward(outputGradient: gf) : xf.geluBackward(outputGradient: gf)
+            let xt = xf.transposed().contiguous().transposed(), gt = gf.transposed().contiguous().transposed()
+            #expect(!xt.isContiguous || xt.strides != xf.strides)
+            let strided = quick ? xt.quickGELUBackward(outputGradient: gt) : xt.geluBackward(outputGradient: gt)
+            #expect(fast.cast(to: Double.self).allClose(want, rtol: 1e-5, atol: 1e-6), "quick: \(quick)")
+            #expect(strided.cast(to: Double.self).allClose(want, rtol: 1e-5, atol: 1e-6), "quick: \(quick)")
+        }
+    }
+
     @Test func copyAndAssignAreExact() {
         var generator = RandomGenerator(seed: 2)
         let x = Tensor<Float>.randn([257, 129], mean: 0, standardDeviation: 1, generator: &generator)

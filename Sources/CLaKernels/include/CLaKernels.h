@@ -43,6 +43,10 @@ void cla_gelu_erf_f32(const float *x, float *y, size_t n);
 void cla_gelu_tanh_f32(const float *x, float *y, size_t n);
 /// y[i] = x sigmoid(1.702 x). `y` may equal `x`.
 void cla_quick_gelu_f32(const float *x, float *y, size_t n);
+/// GELU's backward: dx[i] = g[i] (Phi(x[i]) + x[i] phi(x[i])). `dx` may equal `x` or `g`.
+void cla_gelu_erf_backward_f32(const float *x, const float *g, float *dx, size_t n);
+/// QuickGELU's backward: dx[i] = g[i] (s + 1.702 x s (1 - s)), s = sigmoid(1.702 x[i]). `dx` may alias.
+void cla_quick_gelu_backward_f32(const float *x, const float *g, float *dx, size_t n);
 
 /// One softmax row: y = exp(x - max) / sum(exp(x - max)). `y` may equal `x`.
 void cla_softmax_row_f32(const float *x, float *y, size_t n);

@@ -162,25 +162,16 @@ extension Variable {
     /// GELU: exact (erf) form by default, or the tanh approximation.
     /// - Parameter approximate: Use the tanh form.
     @inlinable public func gelu(approximate: Bool = false) -> Variable {
-        if approximate {
-            return unary("geluTanh", forward: { $0.gelu(approximate: true) }) { x, _ in
-                let c: Scalar = 0.79788456080286535588
-                let inner = c * (x + 0.044715 * x * x * x)
-                let t = Scalar.tanh(inner)
-                return 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * c * (1 + 3 * 0.044715 * x * x)
-            }
-        }
-        return unary("gelu", forward: { $0.gelu() }) { x, _ in
-            let cdf = 0.5 * (1 + Scalar.erf(x * 0.70710678118654752440))
-            let pdf = Scalar.exp(-0.5 * x * x) * 0.39894228040143267794
-            return cdf + x * pdf
+        let x = value
+        return Variable.record(x.gelu(approximate: approximate), name: approximate ? "geluTanh" : "gelu", inputs: [self]) { g in
+            [x.geluBackward(outputGradient: g, approximate: approximate)]
         }
     }
     /// QuickGELU, x * sigmoid(1.702 x).
     @inlinable public func quickGELU() -> Variable {
-        unary("quickGELU", forward: { $0.quickGELU() }) { x, _ in
-            let s = Tensor<Scalar>.sigmoid(1.702 * x)
-            return s + 1.702 * x * s * (1 - s)
+        let x = value
+        return Variable.record(x.quickGELU(), name: "quickGELU", inputs: [self]) { g in
+            [x.quickGELUBackward(outputGradient: g)]
         }
     }
     /// Clamps to `[minimum, maximum]`; the gradient flows where the input is inside the bounds (inclusive).

@@ -372,6 +372,30 @@ extension Tensor {
         return result
     }
 
+    /// Runs a two-input CLaKernels function over contiguous `Float` views of the same shape, split over the
+    /// workers; nil (and nothing done) for any other element type or layout.
+    /// - Parameters:
+    ///   - other: The second input.
+    ///   - cost: Relative cost per element.
+    ///   - body: A CLaKernels function `(x, y, out, n)` over one contiguous chunk.
+    @inlinable
+    func floatVectorZip(
+        _ other: Tensor, cost: Int,
+        _ body: (UnsafePointer<Float>, UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int) -> Void
+    ) -> Tensor? {
+        guard Scalar.self == Float.self, shape == other.shape, isContiguous, other.isContiguous else { return nil }
+        let result = Tensor(uninitializedShape: shape)
+        let first = UnsafeRawPointer(storage.pointer + offset).assumingMemoryBound(to: Float.self)
+        let second = UnsafeRawPointer(other.storage.pointer + other.offset).assumingMemoryBound(to: Float.self)
+        let output = UnsafeMutableRawPointer(result.storage.pointer).assumingMemoryBound(to: Float.self)
+        withExtendedLifetime((storage, other.storage)) {
+            Threading.parallelFor(total: count, cost: cost) { range in
+                body(first + range.lowerBound, second + range.lowerBound, output + range.lowerBound, range.count)
+            }
+        }
+        return result
+    }
+
     /// Applies a CLaKernels function in place to a contiguous `Float` view; false (and nothing done) otherwise.
     /// - Parameters:
     ///   - cost: Relative cost per element.

@@ -248,6 +248,34 @@ struct ClosureReductionKernel<Element: TensorElement>: ReductionKernel {
     @inlinable init() {}
     @inlinable @inline(__always) func callAsFunction(_ x: T) -> T { x * Tensor<T>.sigmoid(1.702 * x) }
 }
+/// g * GELU'(x) for (x, g) pairs, in the exact (erf) or tanh form.
+@usableFromInline struct GeluBackwardKernel<T: TensorFloatingPoint>: BinaryKernel {
+    @usableFromInline let approximate: Bool
+    @inlinable init(approximate: Bool) { self.approximate = approximate }
+    @inlinable @inline(__always) func callAsFunction(_ x: T, _ g: T) -> T {
+        if approximate {
+            let c: T = 0.79788456080286535588
+            let k: T = 0.044715
+            let x2: T = x * x
+            let t: T = T.tanh(c * (x + k * x2 * x))
+            let outer: T = 0.5 * (1 + t)
+            let inner: T = 0.5 * x * (1 - t * t) * c * (1 + 3 * k * x2)
+            return g * (outer + inner)
+        }
+        let cdf: T = 0.5 * (1 + T.erf(x * 0.70710678118654752440))
+        let pdf: T = T.exp(-0.5 * x * x) * 0.39894228040143267794
+        return g * (cdf + x * pdf)
+    }
+}
+/// g * QuickGELU'(x) for (x, g) pairs.
+@usableFromInline struct QuickGeluBackwardKernel<T: TensorFloatingPoint>: BinaryKernel {
+    @inlinable init() {}
+    @inlinable @inline(__always) func callAsFunction(_ x: T, _ g: T) -> T {
+        let s: T = Tensor<T>.sigmoid(1.702 * x)
+        let slope: T = 1.702 * (s * (1 - s))  // before multiplying by x: finite at x = +-greatestFinite
+        return g * (s + x * slope)
+    }
+}
 
 // MARK: - Reduction kernels
 

@@ -55,6 +55,31 @@ extension Tensor where Scalar: TensorFloatingPoint {
         floatVectorMap(cost: 4, { cla_quick_gelu_f32($0, $1, $2) }) ?? map(cost: 8, kernel: QuickGeluKernel<Scalar>())
     }
 
+    /// GELU's backward: `outputGradient * GELU'(self)`, where `self` is GELU's input.
+    /// - Parameters:
+    ///   - outputGradient: The gradient of the loss with respect to GELU's output (same shape as `self`).
+    ///   - approximate: The tanh form's derivative instead of the exact (erf) form's.
+    @inlinable public func geluBackward(outputGradient: Tensor, approximate: Bool = false) -> Tensor {
+        precondition(
+            shape == outputGradient.shape,
+            "geluBackward: input shape \(shape) and output gradient shape \(outputGradient.shape) differ")
+        if !approximate, let fast = floatVectorZip(outputGradient, cost: 5, { cla_gelu_erf_backward_f32($0, $1, $2, $3) }) {
+            return fast
+        }
+        return zip(outputGradient, operation: "geluBackward", cost: 12, kernel: GeluBackwardKernel<Scalar>(approximate: approximate))
+    }
+    /// QuickGELU's backward: `outputGradient * QuickGELU'(self)`, where `self` is QuickGELU's input.
+    /// - Parameter outputGradient: The gradient with respect to QuickGELU's output (same shape as `self`).
+    @inlinable public func quickGELUBackward(outputGradient: Tensor) -> Tensor {
+        precondition(
+            shape == outputGradient.shape,
+            "quickGELUBackward: input shape \(shape) and output gradient shape \(outputGradient.shape) differ")
+        if let fast = floatVectorZip(outputGradient, cost: 5, { cla_quick_gelu_backward_f32($0, $1, $2, $3) }) {
+            return fast
+        }
+        return zip(outputGradient, operation: "quickGELUBackward", cost: 10, kernel: QuickGeluBackwardKernel<Scalar>())
+    }
+
     /// The logistic function of one scalar, stable for large |x|.
     /// - Parameter x: The input.
     @inlinable @inline(__always)
