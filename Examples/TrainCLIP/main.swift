@@ -3,6 +3,7 @@
 //
 //   swift run -c release TrainCLIP                      # CLIP and LaCLIP (or EDA without rewrites), defaults
 //   swift run -c release TrainCLIP --modes clip,laclip-mt --steps 600
+//   swift run -c release TrainCLIP --modes clip,laclip,laclip-mt --seeds 0,1,2   # mean ± std over seeds
 import ArgumentParser
 import Foundation
 import LaCLIP
@@ -17,6 +18,8 @@ struct TrainCLIP: ParsableCommand {
     @Option(name: .customLong("learning-rate")) var learningRate: Float = 1e-3
     @Option(help: "Warmup steps.") var warmup = 30
     @Option var seed: UInt64 = 0
+    @Option(help: "Comma-separated seeds (instead of --seed): every mode is trained once per seed and the table shows mean ± standard deviation.")
+    var seeds: String?
     @Option(help: "Folder with captions.txt and rewrite_*.txt.") var captions = "Data/fashion-mnist"
     @Option(help: "Zero-shot templates (JSON list).") var templates = "Data/imagenet_templates.json"
     @Option(name: .customLong("test-images"), help: "Test images used for evaluation (at most 10000).") var testImages = 10000
@@ -26,6 +29,17 @@ struct TrainCLIP: ParsableCommand {
             throw ValidationError("unknown mode '\(mode)'; use clip, laclip, laclip-mt or eda")
         }
         guard steps > 0, batchSize > 1, warmup >= 0 else { throw ValidationError("need steps > 0, batch size > 1, warmup >= 0") }
+        _ = try seedList()
+    }
+
+    /// The seeds to train with: `--seeds` when given, else `--seed`.
+    func seedList() throws -> [UInt64] {
+        guard let seeds else { return [seed] }
+        let list = seeds.split(separator: ",").map { UInt64($0.trimmingCharacters(in: .whitespaces)) }
+        guard !list.isEmpty, list.allSatisfy({ $0 != nil }) else {
+            throw ValidationError("--seeds: expected comma-separated non-negative integers, got '\(seeds)'")
+        }
+        return list.map { $0! }
     }
 
     func run() throws {
@@ -39,18 +53,35 @@ struct TrainCLIP: ParsableCommand {
             requested = requested.map { $0 == .clip ? $0 : .eda }.reduce(into: []) { if !$0.contains($1) { $0.append($1) } }
         }
         report("training data: \(train.count) images, \(train.captions.count) captions, \(train.rewriteCount) rewrites each")
-        var results: [(Mode, Double, Double, Double)] = []
+        let seedValues = try seedList()
+        var results: [(mode: Mode, top1: [Double], top5: [Double], single: [Double])] = []
         for mode in requested {
-            let model = try trainModel(mode: mode, data: train, tokenizer: tokenizer)
-            let (all, single, top5) = try evaluate(model: model, test: test, tokenizer: tokenizer, templates: promptTemplates)
-            results.append((mode, all, top5, single))
+            var row = (mode: mode, top1: [Double](), top5: [Double](), single: [Double]())
+            for seed in seedValues {
+                let model = try trainModel(mode: mode, seed: seed, data: train, tokenizer: tokenizer)
+                let (all, single, top5) = try evaluate(model: model, test: test, tokenizer: tokenizer, templates: promptTemplates)
+                row.top1.append(all)
+                row.top5.append(top5)
+                row.single.append(single)
+            }
+            results.append(row)
         }
-        report("\nzero-shot on \(Swift.min(testImages, test.count)) Fashion-MNIST test images (\(steps) steps, batch \(batchSize), seed \(seed))")
-        report("mode        top-1 (80 templates)  top-5   top-1 (1 template)")
-        for (mode, top1, top5, single) in results {
-            report(mode.rawValue.padding(toLength: 12, withPad: " ", startingAt: 0)
-                + String(format: "%8.2f%%            %6.2f%%  %8.2f%%", 100 * top1, 100 * top5, 100 * single))
+        let seedText = seedValues.count == 1 ? "seed \(seedValues[0])" : "seeds \(seedValues.map(String.init).joined(separator: ",")), mean ± std"
+        report("\nzero-shot on \(Swift.min(testImages, test.count)) Fashion-MNIST test images (\(steps) steps, batch \(batchSize), \(seedText))")
+        report("mode        top-1 (80 templates)  top-5             top-1 (1 template)")
+        for row in results {
+            report(row.mode.rawValue.padding(toLength: 12, withPad: " ", startingAt: 0)
+                + Self.percent(row.top1).padding(toLength: 22, withPad: " ", startingAt: 0)
+                + Self.percent(row.top5).padding(toLength: 18, withPad: " ", startingAt: 0) + Self.percent(row.single))
         }
+    }
+
+    /// "73.10%" for one value, "73.10 ± 0.42%" (sample standard deviation) for several.
+    static func percent(_ values: [Double]) -> String {
+        let mean = values.reduce(0, +) / Double(values.count)
+        guard values.count > 1 else { return String(format: "%.2f%%", 100 * mean) }
+        let variance = values.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(values.count - 1)
+        return String(format: "%.2f ± %.2f%%", 100 * mean, 100 * variance.squareRoot())
     }
 
     /// The model: a small ViT (28 px images in 7 px patches) and text transformer, 128 wide, 3 layers.
@@ -58,7 +89,7 @@ struct TrainCLIP: ParsableCommand {
         vision: .init(imageSize: 28, patchSize: 7, width: 128, layers: 3, heads: 4),
         text: .init(contextLength: 24, width: 128, heads: 4, layers: 3), embedDimension: 64)
 
-    func trainModel(mode: Mode, data: CaptionedFashionMNIST, tokenizer: BPETokenizer) throws -> CLIP<Float> {
+    func trainModel(mode: Mode, seed: UInt64, data: CaptionedFashionMNIST, tokenizer: BPETokenizer) throws -> CLIP<Float> {
         let model = CLIP<Float>(configuration: Self.configuration28, seed: seed)
         let optimizer = Adam.adamW(
             groups: ParameterGroup.clipStyle(model.namedParameters(), weightDecay: 0.1), learningRate: learningRate,
@@ -71,7 +102,7 @@ struct TrainCLIP: ParsableCommand {
         var generator = RandomGenerator(seed: seed &+ 1)
         var order: [Int] = []
         var position = 0, epoch = -1
-        report("\n== \(mode.rawValue): \(model.parameterCount) parameters")
+        report("\n== \(mode.rawValue), seed \(seed): \(model.parameterCount) parameters")
         let start = Date()
         for step in 0..<steps {
             // 1. A batch of images (shuffled every epoch, randomly shifted) and their captions.
