@@ -90,7 +90,21 @@ static void cmyk_to_rgb(const unsigned char *src, unsigned char *dst, int width,
     }
 }
 
-static int decode_jpeg(const unsigned char *data, size_t size, size_t max_pixels, cla_image *out, int probe) {
+// The smallest N in 1 ... 8 with ceil(width * N / 8) >= min_width and ceil(height * N / 8) >= min_height
+// (8: no scaling, also when neither constraint is given).
+static int jpeg_scale_for(unsigned width, unsigned height, int min_width, int min_height) {
+    if (min_width <= 0 && min_height <= 0) return 8;
+    for (int n = 1; n < 8; n++) {
+        unsigned long w = ((unsigned long)width * (unsigned long)n + 7) / 8;
+        unsigned long h = ((unsigned long)height * (unsigned long)n + 7) / 8;
+        if ((min_width <= 0 || w >= (unsigned long)min_width) && (min_height <= 0 || h >= (unsigned long)min_height))
+            return n;
+    }
+    return 8;
+}
+
+static int decode_jpeg(const unsigned char *data, size_t size, size_t max_pixels, int min_width, int min_height,
+                       cla_image *out, int probe) {
     struct jpeg_decompress_struct cinfo;
     cla_jpeg_error jerr;
     unsigned char *volatile pixels = NULL;
@@ -113,8 +127,9 @@ static int decode_jpeg(const unsigned char *data, size_t size, size_t max_pixels
     jpeg_create_decompress(&cinfo);
     jpeg_mem_src(&cinfo, data, (unsigned long)size);
     jpeg_read_header(&cinfo, TRUE);
-    out->width = (int)cinfo.image_width;
-    out->height = (int)cinfo.image_height;
+    out->width = out->original_width = (int)cinfo.image_width;
+    out->height = out->original_height = (int)cinfo.image_height;
+    out->scale_num = out->scale_denom = 1;
     out->source_channels = cinfo.num_components;
     out->bit_depth = cinfo.data_precision;
     out->format = CLA_IMAGE_FORMAT_JPEG;
@@ -131,8 +146,18 @@ static int decode_jpeg(const unsigned char *data, size_t size, size_t max_pixels
         return CLA_IMAGE_UNSUPPORTED;
     }
     cinfo.out_color_space = cmyk ? JCS_CMYK : JCS_RGB;
+    int scale = jpeg_scale_for(cinfo.image_width, cinfo.image_height, min_width, min_height);
+    if (scale < 8) {
+        // DCT-domain downscaling: each 8x8 block becomes scale x scale pixels (libjpeg-turbo: N/8, N in 1 ... 16).
+        cinfo.scale_num = (unsigned)scale;
+        cinfo.scale_denom = 8;
+        out->scale_num = scale;
+        out->scale_denom = 8;
+    }
     jpeg_start_decompress(&cinfo);
     size_t width = cinfo.output_width, height = cinfo.output_height;
+    out->width = (int)width;
+    out->height = (int)height;
     if (cinfo.output_components != (cmyk ? 4 : 3)) {
         jpeg_destroy_decompress(&cinfo);
         set_message(out, "unexpected number of output components");
@@ -228,8 +253,9 @@ static int decode_png(const unsigned char *data, size_t size, size_t max_pixels,
     png_read_info(png, info);
     png_uint_32 width = png_get_image_width(png, info), height = png_get_image_height(png, info);
     int color_type = png_get_color_type(png, info);
-    out->width = (int)width;
-    out->height = (int)height;
+    out->width = out->original_width = (int)width;
+    out->height = out->original_height = (int)height;
+    out->scale_num = out->scale_denom = 1;
     out->source_channels = png_get_channels(png, info);
     out->bit_depth = png_get_bit_depth(png, info);
     out->format = CLA_IMAGE_FORMAT_PNG;
@@ -306,7 +332,8 @@ static cla_image_format sniff(const unsigned char *data, size_t size) {
     return CLA_IMAGE_FORMAT_UNKNOWN;
 }
 
-static int run(const unsigned char *data, size_t size, size_t max_pixels, cla_image *out, int probe) {
+static int run(const unsigned char *data, size_t size, size_t max_pixels, int min_width, int min_height,
+               cla_image *out, int probe) {
     memset(out, 0, sizeof *out);
     if (!data || size == 0) {
         set_message(out, "empty input");
@@ -314,7 +341,7 @@ static int run(const unsigned char *data, size_t size, size_t max_pixels, cla_im
     }
     switch (sniff(data, size)) {
     case CLA_IMAGE_FORMAT_JPEG:
-        return decode_jpeg(data, size, max_pixels, out, probe);
+        return decode_jpeg(data, size, max_pixels, min_width, min_height, out, probe);
     case CLA_IMAGE_FORMAT_PNG:
         return decode_png(data, size, max_pixels, out, probe);
     default:
@@ -324,10 +351,17 @@ static int run(const unsigned char *data, size_t size, size_t max_pixels, cla_im
 }
 
 int cla_image_decode(const unsigned char *data, size_t size, size_t max_pixels, cla_image *out) {
-    return run(data, size, max_pixels, out, 0);
+    return run(data, size, max_pixels, 0, 0, out, 0);
 }
 
-int cla_image_probe(const unsigned char *data, size_t size, cla_image *out) { return run(data, size, 0, out, 1); }
+int cla_image_decode_scaled(const unsigned char *data, size_t size, size_t max_pixels, int min_width, int min_height,
+                            cla_image *out) {
+    return run(data, size, max_pixels, min_width, min_height, out, 0);
+}
+
+int cla_image_probe(const unsigned char *data, size_t size, cla_image *out) {
+    return run(data, size, 0, 0, 0, out, 1);
+}
 
 void cla_image_free(cla_image *image) {
     if (!image) return;

@@ -254,7 +254,7 @@ public struct Normalize: ImageTransform {
 /// `round(sqrt(area / ratio))`, accepted if they fit and placed uniformly; otherwise a center crop of the
 /// whole image clamped to the ratio range. Crop and resize are fused: the resampler reads the region in
 /// place.
-public struct RandomResizedCrop: ImageTransform {
+public struct RandomResizedCrop: DraftableImageTransform {
     /// The output width.
     public var width: Int
     /// The output height.
@@ -341,15 +341,23 @@ public struct RandomResizedCrop: ImageTransform {
         return ImageRegion(x: (imageWidth - w) / 2, y: (imageHeight - h) / 2, width: w, height: h)
     }
 
+    /// Draws the crop box for an input of `imageWidth` × `imageHeight` (the same draws as `apply`) and returns
+    /// the resampling `apply` performs: the box, resized to `width` × `height`.
+    /// - Parameters:
+    ///   - imageWidth: The input width (for a draft-decoded JPEG, the width stored in the file).
+    ///   - imageHeight: The input height.
+    ///   - generator: The source of randomness.
+    public func resamplePlan(imageWidth: Int, imageHeight: Int, generator: inout RandomGenerator) -> ResamplePlan {
+        let region = RandomResizedCrop.sampleRegion(
+            imageWidth: imageWidth, imageHeight: imageHeight, scale: scale, ratio: ratio, generator: &generator)
+        return ResamplePlan(region: region, width: width, height: height, filter: filter, antialias: antialias)
+    }
+
     /// Crops a random region of `image` and resizes it.
     /// - Parameters:
     ///   - image: The input image.
     ///   - generator: The source of randomness.
     public func apply(_ image: ImageData, generator: inout RandomGenerator) -> ImageData {
-        let region = RandomResizedCrop.sampleRegion(
-            imageWidth: image.width, imageHeight: image.height, scale: scale, ratio: ratio, generator: &generator)
-        return .float(
-            ImageResampler.resize(
-                image, width: width, height: height, region: region, filter: filter, antialias: antialias))
+        .float(resamplePlan(imageWidth: image.width, imageHeight: image.height, generator: &generator).apply(to: image))
     }
 }

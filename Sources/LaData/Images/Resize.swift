@@ -128,9 +128,16 @@ public enum ImageResampler {
         var taps: Int
 
         /// PIL's `precompute_coeffs` (and PyTorch's `_compute_indices_min_size_weights_aa`) for input
-        /// positions `0 ..< inputSize`, each weight multiplied by `gain`.
-        init(inputSize: Int, outputSize: Int, filter: ResizeFilter, antialias: Bool, gain: Float) {
-            if inputSize == outputSize {
+        /// positions `0 ..< inputSize`, each weight multiplied by `gain`. The output spans the input interval
+        /// `start ..< start + extent` (the whole input, `0 ..< inputSize`, by default; PIL's `box`): a
+        /// fractional interval maps a region of a DCT-downscaled image exactly. Taps stay inside
+        /// `0 ..< inputSize`.
+        init(
+            inputSize: Int, outputSize: Int, filter: ResizeFilter, antialias: Bool, gain: Float, start: Double = 0,
+            extent: Double? = nil
+        ) {
+            let extent = extent ?? Double(inputSize)
+            if inputSize == outputSize && start == 0 && extent == Double(inputSize) {
                 // The kernel at scale 1 is the identity (its other taps have weight 0).
                 starts = Array(0..<outputSize)
                 counts = [Int](repeating: 1, count: outputSize)
@@ -138,7 +145,7 @@ public enum ImageResampler {
                 taps = 1
                 return
             }
-            let scale = Double(inputSize) / Double(outputSize)
+            let scale = extent / Double(outputSize)
             let filterScale = antialias ? Swift.max(scale, 1) : 1
             let support = filter.support * filterScale
             let taps = Int(support.rounded(.up)) * 2 + 1
@@ -148,7 +155,7 @@ public enum ImageResampler {
             var weights = [Float](repeating: 0, count: outputSize * taps)
             var kernel = [Double](repeating: 0, count: taps)
             for i in 0..<outputSize {
-                let center = (Double(i) + 0.5) * scale
+                let center = start + (Double(i) + 0.5) * scale
                 let first = Swift.max(Int(center - support + 0.5), 0)
                 let count = Swift.min(Swift.min(Int(center + support + 0.5), inputSize) - first, taps)
                 var total = 0.0
@@ -169,16 +176,63 @@ public enum ImageResampler {
         }
     }
 
+    /// Resamples a fractional region of an 8-bit image to `width` × `height`, as floats in [0, 1] (clamped).
+    ///
+    /// The output spans columns `x ..< x + regionWidth` and rows `y ..< y + regionHeight` in the image's
+    /// continuous pixel coordinates (pixel `i` covers `i ..< i + 1`), like PIL's `resize(box:)`; the kernel reads
+    /// only the pixels the region touches (`floor(x) ..< ceil(x + regionWidth)`), renormalising at its edges as
+    /// a crop followed by a resize does. For an integer region this is exactly `resize(_:width:height:region:)`.
+    /// Used to map a crop drawn on a JPEG's original size onto a DCT-downscaled decode of it.
+    /// - Parameters:
+    ///   - image: The source image.
+    ///   - width: The output width (>= 1).
+    ///   - height: The output height (>= 1).
+    ///   - x: The region's left edge (>= 0).
+    ///   - y: The region's top edge (>= 0).
+    ///   - regionWidth: The region's width (> 0; `x + regionWidth <= image.width`).
+    ///   - regionHeight: The region's height (> 0; `y + regionHeight <= image.height`).
+    ///   - filter: The interpolation kernel.
+    ///   - antialias: Whether to widen the kernel when downscaling.
+    static func resize(
+        _ image: RGBImage, width: Int, height: Int, x: Double, y: Double, regionWidth: Double, regionHeight: Double,
+        filter: ResizeFilter, antialias: Bool
+    ) -> FloatImage {
+        // Rounding slack: a region computed as `original · n / 8` may pass the edge by a rounding error.
+        let tolerance = 1e-9
+        precondition(
+            x >= -tolerance && y >= -tolerance && regionWidth > 0 && regionHeight > 0
+                && x + regionWidth <= Double(image.width) + tolerance
+                && y + regionHeight <= Double(image.height) + tolerance,
+            "ImageResampler: region (\(x), \(y), \(regionWidth), \(regionHeight)) is not inside the "
+                + "\(image.width)x\(image.height) image")
+        let x0 = Swift.max(Int(x.rounded(.down)), 0), y0 = Swift.max(Int(y.rounded(.down)), 0)
+        let x1 = Swift.min(Int((x + regionWidth - tolerance).rounded(.up)), image.width)
+        let y1 = Swift.min(Int((y + regionHeight - tolerance).rounded(.up)), image.height)
+        let box = ImageRegion(x: x0, y: y0, width: Swift.max(x1 - x0, 1), height: Swift.max(y1 - y0, 1))
+        check(box, imageWidth: image.width, imageHeight: image.height, width: width, height: height)
+        return image.pixels.withUnsafeBufferPointer { source in
+            resample(
+                source: source.baseAddress!, pixelStride: 3, channelStride: 1, rowStride: image.width * 3,
+                channels: 3, box: box, width: width, height: height, filter: filter, antialias: antialias,
+                inputScale: 1 / 255, clamp: true,
+                span: (x: x - Double(x0), y: y - Double(y0), width: regionWidth, height: regionHeight))
+        }
+    }
+
     /// The two passes. `source` addresses sample (x, y, c) at `y * rowStride + x * pixelStride + c * channelStride`.
+    /// `span`, relative to `box`, is the fractional interval the output covers (all of `box` when nil).
     @inline(__always)
     static func resample<Sample: ResampleSample>(
         source: UnsafePointer<Sample>, pixelStride: Int, channelStride: Int, rowStride: Int, channels: Int,
         box: ImageRegion, width: Int, height: Int, filter: ResizeFilter, antialias: Bool, inputScale: Float,
-        clamp: Bool
+        clamp: Bool, span: (x: Double, y: Double, width: Double, height: Double)? = nil
     ) -> FloatImage {
         let xAxis = Axis(
-            inputSize: box.width, outputSize: width, filter: filter, antialias: antialias, gain: inputScale)
-        let yAxis = Axis(inputSize: box.height, outputSize: height, filter: filter, antialias: antialias, gain: 1)
+            inputSize: box.width, outputSize: width, filter: filter, antialias: antialias, gain: inputScale,
+            start: span?.x ?? 0, extent: span?.width)
+        let yAxis = Axis(
+            inputSize: box.height, outputSize: height, filter: filter, antialias: antialias, gain: 1,
+            start: span?.y ?? 0, extent: span?.height)
         let firstRow = yAxis.starts[0]
         let endRow = yAxis.starts[height - 1] + yAxis.counts[height - 1]
         let rowLength = width * channels
@@ -275,7 +329,7 @@ extension Float: ResampleSample {
 
 /// Resizes to a fixed size, or the shorter side to a given length keeping the aspect ratio (torchvision's
 /// `Resize(224)`): the other side becomes `floor(224 * long / short)`.
-public struct Resize: ImageTransform {
+public struct Resize: DraftableImageTransform {
     /// The requested size.
     public enum Size: Sendable, Equatable {
         /// The shorter side becomes this length; with `maxSize`, the longer side is capped at it (and the
@@ -338,12 +392,24 @@ public struct Resize: ImageTransform {
         }
     }
 
+    /// The resampling `apply` performs on an input of `imageWidth` × `imageHeight`: the whole image to
+    /// `outputSize(width:height:)`.
+    /// - Parameters:
+    ///   - imageWidth: The input width (for a draft-decoded JPEG, the width stored in the file).
+    ///   - imageHeight: The input height.
+    ///   - generator: Unused (the transform is deterministic).
+    public func resamplePlan(imageWidth: Int, imageHeight: Int, generator: inout RandomGenerator) -> ResamplePlan {
+        let (w, h) = outputSize(width: imageWidth, height: imageHeight)
+        return ResamplePlan(
+            region: ImageRegion(x: 0, y: 0, width: imageWidth, height: imageHeight), width: w, height: h,
+            filter: filter, antialias: antialias)
+    }
+
     /// Resizes `image`.
     /// - Parameters:
     ///   - image: The input image.
     ///   - generator: Unused (the transform is deterministic).
     public func apply(_ image: ImageData, generator: inout RandomGenerator) -> ImageData {
-        let (w, h) = outputSize(width: image.width, height: image.height)
-        return .float(ImageResampler.resize(image, width: w, height: h, filter: filter, antialias: antialias))
+        .float(resamplePlan(imageWidth: image.width, imageHeight: image.height, generator: &generator).apply(to: image))
     }
 }

@@ -2,7 +2,8 @@ import LaTensor
 
 /// The loader source for any random-access `ImageTextDataset` (LaCLIP CSV, open_clip CSV/TSV, JSON lines,
 /// COCO folders, `SampleArrayDataset`): each image is read, decoded by `ImageDecoder` (libjpeg-turbo, libpng)
-/// and run through an `ImagePipeline` (e.g. `ImagePipeline.train(size:)`: RandomResizedCrop, flip, normalise).
+/// and run through an `ImagePipeline` (e.g. `ImagePipeline.train(size:)`: RandomResizedCrop, flip, normalise);
+/// a pipeline with `draftDecoding` (e.g. `.train(size: 32, draftDecoding: true)`) decodes JPEGs at reduced size.
 public struct DatasetSampleSource<Dataset: ImageTextDataset>: LoaderSampleSource {
     /// The dataset.
     public let dataset: Dataset
@@ -48,12 +49,12 @@ public struct DatasetSampleSource<Dataset: ImageTextDataset>: LoaderSampleSource
     ///   pipeline's output is not `imageShape`.
     public func writeImage(at index: Int, generator: inout RandomGenerator, into destination: UnsafeMutablePointer<Float>) throws {
         let reference = try dataset.sample(at: index).image
-        let decoded: RGBImage
+        // The pipeline decodes, so that one with `draftDecoding` can decode JPEGs at reduced size.
+        let image: FloatImage
         switch reference.source {
-        case .file(let path): decoded = try ImageDecoder.decode(path: path)
-        case .bytes(let bytes): decoded = try ImageDecoder.decode(bytes: bytes, name: reference.name)
+        case .file(let path): image = try pipeline.apply(path: path, generator: &generator)
+        case .bytes(let bytes): image = try pipeline.apply(bytes: bytes, name: reference.name, generator: &generator)
         }
-        let image = pipeline.apply(.rgb8(decoded), generator: &generator)
         guard [image.channels, image.height, image.width] == imageShape else {
             throw DataError(.mismatch, file: reference.name, field: "image size",
                             "the pipeline produced \(image.channels)x\(image.height)x\(image.width), the loader expects "
