@@ -75,11 +75,15 @@ let package = Package(
             name: "TokenizerRatios",
             dependencies: [.product(name: "LaData", package: root), .product(name: "LaTensor", package: root)]
         ),
-        // Self-timed data loader (LaData): images/s of the Fashion-MNIST and COCO-mini JPEG pipelines with 1 and 2
-        // workers, against what one `tiny` CLIP training step consumes.
+        // Self-timed data loader (LaData): images/s of the Fashion-MNIST and COCO-mini JPEG pipelines (full and
+        // draft JPEG decoding) with 1 and 2 workers, against what one `tiny` CLIP training step consumes (timed in
+        // the same process: LaCLIP's CLIP, clipLoss, backward, AdamW at batch 128).
         .executableTarget(
             name: "LoaderRatios",
-            dependencies: [.product(name: "LaData", package: root), .product(name: "LaTensor", package: root)]
+            dependencies: [
+                .product(name: "LaCLIP", package: root), .product(name: "LaData", package: root),
+                .product(name: "LaNN", package: root), .product(name: "LaTensor", package: root),
+            ]
         ),
         // Self-timed training step of the `tiny` CLIP preset (LaCLIP): CLIP, LaCLIP (sampler + tokenizer in the step)
         // and LaCLIP-MT at batch 64 and 128, ms/step, images/s and peak RSS, against open_clip + PyTorch

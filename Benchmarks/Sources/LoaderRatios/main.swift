@@ -3,13 +3,20 @@
 //      LaCLIP caption sampling over class-name captions and 3 rewrites, tokenization to [128, 77]);
 //   2. the JPEG pipeline on ../shared/data/coco/mini (51 COCO images, listed repeatedly; decode with libjpeg-turbo,
 //      RandomResizedCrop(scale 0.5...1, bicubic) to 32 or 224, horizontal flip, CLIP normalisation, LaCLIP sampling
-//      over the 5 captions, tokenization),
-// and the ratio to what one `tiny` CLIP training step consumes: batch 128 per step of --step-seconds (default 1 s,
-// an assumed figure: no tiny-step time is measured in the README's Performance section yet). Target: >= 10x.
+//      over the 5 captions, tokenization), with a full decode (the default, torchvision's decode + resize) and with
+//      draft decoding (`ImagePipeline.train(..., draftDecoding: true)`: libjpeg-turbo's DCT-domain downscaling by the
+//      smallest N/8 that keeps the drawn crop >= the output size, like PIL's `Image.draft`),
+// and the ratio to what one `tiny` CLIP training step consumes: batch 128 per step. The step time is measured here
+// (median of --train-steps steps after --train-warmup: `CLIP<Float>(configuration: .tiny)`, random [128, 3, 32, 32]
+// images and [128, 32] token ids, zero grads, encodeImage/encodeText, clipLoss, backward, AdamW, logit-scale clamp,
+// as in TrainStepRatios' CLIP step) unless --step-seconds S gives it. Target: >= 10x.
 //
-//   LoaderRatios [--batches N] [--jpeg-batches N] [--warmup N] [--step-seconds S] [--data PATH] [--vocab PATH] [--markdown]
+//   LoaderRatios [--batches N] [--jpeg-batches N] [--warmup N] [--step-seconds S] [--train-steps N]
+//                [--train-warmup N] [--data PATH] [--vocab PATH] [--markdown]
 import Foundation
+import LaCLIP
 import LaData
+import LaNN
 import LaTensor
 
 let benchmarksFolder = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
@@ -19,8 +26,9 @@ let shared = benchmarksFolder.deletingLastPathComponent().appendingPathComponent
 var batches = 40
 var jpegBatches = 6
 var warmup = 2
-var stepSeconds = 1.0
-var stepSource = "assumed"
+var givenStepSeconds: Double?
+var trainSteps = 3
+var trainWarmup = 1
 var dataPath = shared.path
 var vocabPath = ProcessInfo.processInfo.environment["LACLIP_BPE_VOCAB"]
     ?? shared.appendingPathComponent("clip/bpe_simple_vocab_16e6.txt.gz").path
@@ -31,14 +39,15 @@ while let argument = arguments.next() {
     case "--batches": batches = max(1, Int(arguments.next() ?? "") ?? batches)
     case "--jpeg-batches": jpegBatches = max(1, Int(arguments.next() ?? "") ?? jpegBatches)
     case "--warmup": warmup = max(0, Int(arguments.next() ?? "") ?? warmup)
-    case "--step-seconds":
-        stepSeconds = Double(arguments.next() ?? "") ?? stepSeconds
-        stepSource = "given"
+    case "--step-seconds": givenStepSeconds = Double(arguments.next() ?? "").flatMap { $0 > 0 ? $0 : nil }
+    case "--train-steps": trainSteps = max(1, Int(arguments.next() ?? "") ?? trainSteps)
+    case "--train-warmup": trainWarmup = max(0, Int(arguments.next() ?? "") ?? trainWarmup)
     case "--data": dataPath = arguments.next() ?? dataPath
     case "--vocab": vocabPath = arguments.next() ?? vocabPath
     case "--markdown": markdown = true
     default:
-        print("usage: LoaderRatios [--batches N] [--jpeg-batches N] [--warmup N] [--step-seconds S] [--data PATH] [--vocab PATH] [--markdown]")
+        print("usage: LoaderRatios [--batches N] [--jpeg-batches N] [--warmup N] [--step-seconds S] [--train-steps N] "
+            + "[--train-warmup N] [--data PATH] [--vocab PATH] [--markdown]")
         exit(argument == "-h" || argument == "--help" ? 0 : 2)
     }
 }
@@ -98,7 +107,7 @@ do {
     }
 } catch { fail(error) }
 
-// 2. JPEG pipeline on coco/mini.
+// 2. JPEG pipeline on coco/mini, full and draft decoding.
 do {
     let mini = try COCOMiniDataset(directory: dataPath + "/coco/mini")
     let base = try mini.allSamples()
@@ -107,13 +116,22 @@ do {
     let dataset = SampleArrayDataset(samples: samples, name: "coco/mini x\(repeats)")
     let rewrites = base.map { $0.captions.count }.min()! - 1
     // Where the time goes: decoding alone, then decoding + the image pipeline, one thread, no loader.
+    let files = try base.map { sample -> [UInt8] in
+        guard let path = sample.image.path else { throw DataError(.unsupported, file: sample.image.name, "not a file") }
+        return [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
+    }
     var generator = RandomGenerator(seed: 0)
     let pipeline32 = ImagePipeline.train(size: 32, horizontalFlip: true)
     let pipeline224 = ImagePipeline.train(size: 224, horizontalFlip: true)
     var decoded: [RGBImage] = []
     var start = now()
-    for sample in base { decoded.append(try ImageDecoder.decode(path: sample.image.path!)) }
+    for (sample, bytes) in zip(base, files) { decoded.append(try ImageDecoder.decode(bytes: bytes, name: sample.image.name)) }
     let decodeRate = Double(base.count) / (now() - start)
+    start = now()
+    for (sample, bytes) in zip(base, files) {
+        _ = try ImageDecoder.decode(bytes: bytes, name: sample.image.name, minimumWidth: 1, minimumHeight: 1)
+    }
+    let eighthRate = Double(base.count) / (now() - start)
     start = now()
     for image in decoded { _ = pipeline32.apply(.rgb8(image), generator: &generator) }
     let crop32Rate = Double(base.count) / (now() - start)
@@ -122,19 +140,93 @@ do {
     let crop224Rate = Double(base.count) / (now() - start)
     let pixels = decoded.map { Double($0.width * $0.height) }.reduce(0, +) / Double(decoded.count)
     print("coco/mini, one thread, no loader: JPEG decode alone \(String(format: "%.0f", decodeRate)) images/s "
-        + "(mean \(String(format: "%.0f", pixels / 1000)) kpixels); RandomResizedCrop+flip+normalise alone: "
+        + "(mean \(String(format: "%.0f", pixels / 1000)) kpixels), at 1/8 (DCT scaling) \(String(format: "%.0f", eighthRate)) images/s; "
+        + "RandomResizedCrop+flip+normalise alone: "
         + "\(String(format: "%.0f", crop32Rate)) images/s at 32, \(String(format: "%.0f", crop224Rate)) images/s at 224")
+    // Decode + pipeline from the in-memory bytes, full against draft (two passes over the 51 images each).
+    var endToEnd: [String] = []
     for size in [32, 224] {
-        for workers in [1, 2] {
-            let loader = try ImageTextLoader(
-                dataset: dataset, pipeline: .train(size: size, horizontalFlip: true), imageSize: size, tokenizer: tokenizer,
-                text: .laclip(LaCLIPTextSampler(rewriteCount: rewrites, seed: 1)),
-                configuration: LoaderConfiguration(batchSize: batchSize, seed: 1, workers: workers))
-            rows.append(Row(name: "COCO mini JPEG decode + RandomResizedCrop \(size) + flip + normalise + tokenize",
-                            workers: workers, rate: try measure(loader, count: jpegBatches, warmup: warmup)))
+        for draft in [false, true] {
+            let pipeline = ImagePipeline.train(size: size, horizontalFlip: true, draftDecoding: draft)
+            start = now()
+            for _ in 0..<2 {
+                for (sample, bytes) in zip(base, files) {
+                    _ = try pipeline.apply(bytes: bytes, name: sample.image.name, generator: &generator)
+                }
+            }
+            endToEnd.append("\(size) \(draft ? "draft" : "full") \(String(format: "%.0f", Double(2 * base.count) / (now() - start)))")
+        }
+    }
+    print("coco/mini, one thread, no loader: decode + RandomResizedCrop+flip+normalise, images/s: " + endToEnd.joined(separator: ", "))
+    for size in [32, 224] {
+        for draft in [false, true] {
+            for workers in [1, 2] {
+                let loader = try ImageTextLoader(
+                    dataset: dataset, pipeline: .train(size: size, horizontalFlip: true, draftDecoding: draft), imageSize: size,
+                    tokenizer: tokenizer, text: .laclip(LaCLIPTextSampler(rewriteCount: rewrites, seed: 1)),
+                    configuration: LoaderConfiguration(batchSize: batchSize, seed: 1, workers: workers))
+                let decoding = draft ? "draft decode (DCT N/8)" : "full decode"
+                rows.append(Row(name: "COCO mini JPEG \(decoding) + RandomResizedCrop \(size) + flip + normalise + tokenize",
+                                workers: workers, rate: try measure(loader, count: jpegBatches, warmup: warmup)))
+            }
         }
     }
 } catch { fail(error) }
+
+// 3. One `tiny` CLIP training step at batch 128 (the CLIP step of TrainStepRatios), unless --step-seconds is given.
+
+/// Random token rows: start token, random ids, the end-of-text token at a random position, zeros after it.
+func randomTokens(rows: Int, context: Int, generator: inout RandomGenerator) -> Tensor<Int> {
+    var ids = [Int](repeating: 0, count: rows * context)
+    for row in 0..<rows {
+        let end = Int.random(in: 1..<context, using: &generator)
+        ids[row * context] = 49406
+        for k in 1..<end { ids[row * context + k] = Int.random(in: 1..<49406, using: &generator) }
+        ids[row * context + end] = 49407
+    }
+    return Tensor<Int>(ids, shape: [rows, context])
+}
+
+/// Wall times (seconds) of `steps` training steps after `warmup` untimed ones.
+func tinyStepTimes(warmup: Int, steps: Int) -> [Double] {
+    let configuration = CLIPConfiguration.tiny
+    let model = CLIP<Float>(configuration: configuration, seed: 7)
+    let optimizer = Adam.adamW(
+        groups: ParameterGroup.clipStyle(model.namedParameters(), weightDecay: 0.1), learningRate: 5e-4,
+        beta1: 0.9, beta2: 0.98, epsilon: 1e-6)
+    var generator = RandomGenerator(seed: 24)
+    let side = configuration.vision.imageSize, context = configuration.text.contextLength
+    var times: [Double] = []
+    for step in 0..<(warmup + steps) {
+        let images = Tensor<Float>.randn([batchSize, 3, side, side], generator: &generator)
+        let tokens = randomTokens(rows: batchSize, context: context, generator: &generator)
+        let start = now()
+        optimizer.zeroGrad()
+        let imageFeatures = model.encodeImage(images, normalize: true)
+        let textFeatures = model.encodeText(tokens, normalize: true)
+        let output = clipLoss(imageFeatures: imageFeatures, textFeatures: textFeatures, logitScale: model.logitScale.exp())
+        output.loss.backward()
+        optimizer.step()
+        model.clampLogitScale()
+        let seconds = now() - start
+        guard output.loss.value.item.isFinite else { fail(DataError(.malformed, file: "tiny step", "non-finite loss")) }
+        if step >= warmup { times.append(seconds) }
+        FileHandle.standardError.write(Data("LoaderRatios: tiny step \(step + 1)/\(warmup + steps): \(String(format: "%.2f", seconds)) s\n".utf8))
+    }
+    return times
+}
+
+let stepSeconds: Double
+let stepSource: String
+if let givenStepSeconds {
+    stepSeconds = givenStepSeconds
+    stepSource = "given by --step-seconds"
+} else {
+    let times = tinyStepTimes(warmup: trainWarmup, steps: trainSteps).sorted()
+    stepSeconds = times.count % 2 == 1 ? times[times.count / 2] : (times[times.count / 2 - 1] + times[times.count / 2]) / 2
+    stepSource = "measured: median of \(trainSteps) after \(trainWarmup) warm-up, CLIP<Float>(.tiny), clipLoss, backward, AdamW; steps "
+        + times.map { String(format: "%.2f", $0) }.joined(separator: " / ") + " s"
+}
 
 let consumed = Double(batchSize) / stepSeconds
 var load = [Double](repeating: 0, count: 3)
@@ -142,19 +234,19 @@ getloadavg(&load, 3)
 print("LoaderRatios: batch \(batchSize), \(batches) Fashion-MNIST / \(jpegBatches) JPEG batches timed after \(warmup) warm-up batches; "
     + "\(ProcessInfo.processInfo.activeProcessorCount) cores, load average \(String(format: "%.2f", load[0]))")
 print("tiny training step: \(String(format: "%.2f", stepSeconds)) s per batch of \(batchSize) (\(stepSource)) = "
-    + "\(String(format: "%.0f", consumed)) images/s consumed; target: loader >= 10x")
+    + "\(String(format: "%.1f", consumed)) images/s consumed; target: loader >= 10x = \(String(format: "%.0f", 10 * consumed)) images/s")
 if markdown {
     print("| pipeline | workers | images/s | / tiny step | ≥ 10× |")
     print("| --- | --- | --- | --- | --- |")
 } else {
-    print("pipeline".padding(toLength: 82, withPad: " ", startingAt: 0) + " workers   images/s  / tiny step")
+    print("pipeline".padding(toLength: 96, withPad: " ", startingAt: 0) + " workers   images/s  / tiny step")
 }
 for row in rows {
     let ratio = row.rate / consumed
     if markdown {
         print("| \(row.name) | \(row.workers) | \(String(format: "%.0f", row.rate)) | \(String(format: "%.1f", ratio)) | \(ratio >= 10 ? "yes" : "**no**") |")
     } else {
-        print(row.name.padding(toLength: 82, withPad: " ", startingAt: 0)
+        print(row.name.padding(toLength: 96, withPad: " ", startingAt: 0)
             + String(format: " %7d %10.0f %11.1f", row.workers, row.rate, ratio) + (ratio >= 10 ? "" : "  (below 10x)"))
     }
 }
