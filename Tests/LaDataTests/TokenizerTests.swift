@@ -33,7 +33,6 @@ private enum TokenizerFixture {
     /// One reference row.
     struct Row {
         let set: String
-        let knownDifference: String?
         let text: String
         let ids: [Int]
     }
@@ -41,13 +40,11 @@ private enum TokenizerFixture {
     static let rows: Result<[Row], any Error> = Result {
         let bytes = try Gzip.readAll(path: testsFolder.appendingPathComponent("Resources/tokenizer_reference.txt.gz").path)
         return bytes.split(separator: 0x0A, omittingEmptySubsequences: true).map { line in
-            let fields = line.split(separator: 0x09, maxSplits: 3, omittingEmptySubsequences: false)
-            let status = String(decoding: fields[1], as: UTF8.self)
+            let fields = line.split(separator: 0x09, maxSplits: 2, omittingEmptySubsequences: false)
             return Row(
                 set: String(decoding: fields[0], as: UTF8.self),
-                knownDifference: status == "exact" ? nil : status,
-                text: String(decoding: unescape(fields[2]), as: UTF8.self),
-                ids: fields.count > 3 ? fields[3].split(separator: 0x20).map { Int(String(decoding: $0, as: UTF8.self))! } : [])
+                text: String(decoding: unescape(fields[1]), as: UTF8.self),
+                ids: fields.count > 2 ? fields[2].split(separator: 0x20).map { Int(String(decoding: $0, as: UTF8.self))! } : [])
         }
     }
 
@@ -88,27 +85,20 @@ struct TokenizerTests {
         #expect(rows.filter { $0.set == "coco" }.count == 25_014)
         #expect(rows.filter { $0.set == "cc3m" }.count == 116)
         var mismatches: [String] = []
-        var knownDifferences: [String] = []
         for (index, row) in rows.enumerated() {
             let ids = tokenizer.encode(row.text)
-            if let reason = row.knownDifference {
-                if ids != row.ids { knownDifferences.append("\(reason): \(row.text.debugDescription)") }
-            } else if ids != row.ids {
+            if ids != row.ids {
                 mismatches.append("row \(index + 1) [\(row.set)] \(row.text.debugDescription): \(ids) != \(row.ids)")
             }
         }
         let report = "\(mismatches.count) mismatches:\n" + mismatches.prefix(20).joined(separator: "\n")
         #expect(mismatches.isEmpty, "\(report)")
-        // Rows marked as known differences (ftfy's mojibake repair, not implemented) may differ; list them.
-        if !knownDifferences.isEmpty {
-            print("TokenizerTests: \(knownDifferences.count) known differences:\n" + knownDifferences.joined(separator: "\n"))
-        }
     }
 
     @Test("batch tokenization matches the reference, in parallel and with truncation")
     func batchTokenization() throws {
         let tokenizer = try loadTokenizer()
-        let rows = try TokenizerFixture.rows.get().filter { $0.knownDifference == nil }
+        let rows = try TokenizerFixture.rows.get()
         let sample = Array(rows.prefix(3000)) + rows.filter { $0.set == "edge" }
         for contextLength in [77, 8] {
             let tensor = tokenizer.tokenize(sample.map(\.text), contextLength: contextLength)

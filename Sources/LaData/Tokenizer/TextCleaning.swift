@@ -3,20 +3,24 @@ import Foundation
 /// open_clip's text cleaning for the CLIP tokenizer: `whitespace_clean(basic_clean(text)).lower()`, where
 /// `basic_clean` is `ftfy.fix_text`, then `html.unescape` twice, then `strip()`.
 ///
-/// What of `ftfy.fix_text` (ftfy 6.3, default settings) is implemented, in ftfy's order and with its
+/// What of `ftfy.fix_text` (ftfy 6.3.1, default settings) is implemented, in ftfy's order and with its
 /// fixed-point loop (each line segment is fixed again until it stops changing):
 /// - `unescape_html` ("auto": only while no segment so far contained `<`): ftfy's entity table, including
 ///   its upper-case names such as `&EACUTE;`, and `&#...;` references that decode to a character other than `;`;
+/// - `fix_encoding` (mojibake repair, `MojibakeRepair`): re-decoding text that was UTF-8 but decoded with one of
+///   ftfy's single-byte codecs (e.g. `"sÃ³"` becomes `"só"`), with `restore_byte_a0`, `replace_lossy_sequences`,
+///   `decode_inconsistent_utf8` and its `fix_c1_controls` fallback, gated by ftfy's badness heuristic `is_bad`;
+///   all-ASCII segments skip it at once;
 /// - `fix_c1_controls` (U+0080...U+009F as sloppy windows-1252), `fix_latin_ligatures`,
 ///   `fix_character_width` (full/half-width forms and U+3000), `uncurl_quotes`, `fix_line_breaks`,
 ///   `remove_terminal_escapes`, `remove_control_chars`;
 /// - NFC normalisation (Foundation's `precomposedStringWithCanonicalMapping`).
 ///
-/// Not implemented: `fix_encoding` (mojibake repair: re-decoding text that was decoded with the wrong
-/// codec, with `restore_byte_a0`, `replace_lossy_sequences` and `decode_inconsistent_utf8`), and the split of
-/// segments longer than ftfy's `max_decode_length` (one million characters). `fix_surrogates` has nothing to
-/// do: a Swift `String` cannot hold unpaired surrogates. Text that ftfy would treat as mojibake
-/// (e.g. `"sÃ³"`, which ftfy turns into `"só"`) is therefore cleaned differently.
+/// Not implemented: the split of segments longer than ftfy's `max_decode_length` (one million characters; such a
+/// segment is fixed as a whole here, where ftfy fixes each million-character piece on its own, which can only
+/// differ where a piece boundary cuts through something a fixer would change). `fix_surrogates` has nothing to
+/// do: a Swift `String` cannot hold unpaired surrogates. ftfy's explanations (`fix_and_explain`'s plan) are not
+/// produced. Everything of `fix_encoding` that `fix_text` runs with its default `TextFixerConfig` is implemented.
 ///
 /// `html.unescape` is Python's (HTML5 named references with the longest-prefix rule for names without `;`,
 /// numeric references with the HTML5 replacements). `lower()` is Python's full lower-case mapping with the
@@ -53,7 +57,7 @@ public enum TextCleaning {
 
     // MARK: ftfy
 
-    /// `ftfy.fix_text` without `fix_encoding` (see the type's documentation).
+    /// `ftfy.fix_text` (see the type's documentation).
     static func ftfyFixText(_ text: [UInt32]) -> [UInt32] {
         var out: [UInt32] = []
         out.reserveCapacity(text.count)
@@ -77,6 +81,7 @@ public enum TextCleaning {
         while true {
             let original = text
             if unescape { text = ftfyUnescapeHTML(text) }
+            text = MojibakeRepair.fixEncoding(text)
             text = ftfyCharacterMaps(text)
             text = ftfyFixLineBreaks(text)
             text = ftfyRemoveTerminalEscapes(text)
