@@ -694,6 +694,18 @@ static AVX512 void softmax_row_avx512(const float *x, float *y, size_t n) {
     }
 }
 
+// The streaming variant: exp into an L1 scratch row, then y = scratch / sum with non-temporal stores, so the
+// output's cache lines are never read from memory (no read-for-ownership) nor kept in cache. Needs a 64-byte
+// aligned y, n % 16 == 0 and n <= 4096 (the caller checks).
+static AVX512 void softmax_row_stream_avx512(const float *x, float *y, size_t n) {
+    float scratch[4096] __attribute__((aligned(64)));
+    float peak = peak_avx512(x, n);
+    float total = exp_shift_sum_avx512(x, scratch, n, peak);
+    __m512 s = w_set(1.0f / total);
+    for (size_t i = 0; i < n; i += 16) _mm512_stream_ps(y + i, _mm512_mul_ps(_mm512_load_ps(scratch + i), s));
+    _mm_sfence();
+}
+
 static AVX512 void log_softmax_row_avx512(const float *x, float *y, size_t n) {
     float peak = peak_avx512(x, n);
     float total = exp_shift_sum_avx512(x, 0, n, peak);
@@ -741,6 +753,16 @@ void cla_softmax_row_f32(const float *x, float *y, size_t n) {
     if (level == 1) { softmax_row_avx2(x, y, n); return; }
 #endif
     s_softmax_row(x, y, n);
+}
+
+void cla_softmax_row_stream_f32(const float *x, float *y, size_t n) {
+#if CLA_X86
+    if (cla_use_vector() == 2 && n > 0 && n <= 4096 && n % 16 == 0 && ((uintptr_t)y & 63) == 0 && x != y) {
+        softmax_row_stream_avx512(x, y, n);
+        return;
+    }
+#endif
+    cla_softmax_row_f32(x, y, n);
 }
 
 void cla_log_softmax_row_f32(const float *x, float *y, size_t n) {

@@ -365,6 +365,31 @@ import Testing
         }
     }
 
+    @Test func streamingSoftmaxRowsEqualTheCachedOnes() {
+        var generator = RandomGenerator(seed: 5)
+        Self.onBothPaths { path in
+            for n in [16, 1024, 4096, 17, 4112, 1000] {
+                let x = Tensor<Float>.randn([2, n], mean: 0, standardDeviation: 5, generator: &generator)
+                let streamed = Tensor<Float>.zeros([2, n]), cached = Tensor<Float>.zeros([2, n])
+                // Row 0 starts 64-byte aligned (the storage is); row 1 only when n % 16 == 0.
+                for row in 0..<2 {
+                    cla_softmax_row_stream_f32(x.storage.pointer + row * n, streamed.storage.pointer + row * n, n)
+                    cla_softmax_row_f32(x.storage.pointer + row * n, cached.storage.pointer + row * n, n)
+                }
+                #expect(streamed.scalars == cached.scalars, "streaming softmax [\(path)] n = \(n)")
+            }
+        }
+        // A Tensor softmax whose output reaches the streaming threshold equals the row-by-row kernel.
+        let rows = (Tensor<Float>.streamingOutputBytes / 4) / 1024
+        let x = Tensor<Float>.randn([rows, 1024], mean: 0, standardDeviation: 3, generator: &generator)
+        let y = x.softmax(axis: -1)
+        var want = [Float](repeating: 0, count: 1024)
+        for row in [0, 1, rows / 2, rows - 1] {
+            cla_softmax_row_f32(x.storage.pointer + row * 1024, &want, 1024)
+            #expect(UnsafeBufferPointer(start: y.storage.pointer + row * 1024, count: 1024).elementsEqual(want), "row \(row)")
+        }
+    }
+
     @Test func copyAndAssignAreExact() {
         var generator = RandomGenerator(seed: 2)
         let x = Tensor<Float>.randn([257, 129], mean: 0, standardDeviation: 1, generator: &generator)

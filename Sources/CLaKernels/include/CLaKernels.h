@@ -50,6 +50,11 @@ void cla_quick_gelu_backward_f32(const float *x, const float *g, float *dx, size
 
 /// One softmax row: y = exp(x - max) / sum(exp(x - max)). `y` may equal `x`.
 void cla_softmax_row_f32(const float *x, float *y, size_t n);
+/// `cla_softmax_row_f32` with non-temporal stores for `y` (same values): for outputs much larger than the
+/// caches, whose lines would otherwise be read from memory before being written. Takes the streaming path on
+/// AVX-512F CPUs when `y` is 64-byte aligned, `n` is a multiple of 16 up to 4096 and `y != x`; otherwise it is
+/// `cla_softmax_row_f32`. Ends with a store fence.
+void cla_softmax_row_stream_f32(const float *x, float *y, size_t n);
 /// One log-softmax row: y = x - max - log(sum(exp(x - max))). `y` may equal `x`.
 void cla_log_softmax_row_f32(const float *x, float *y, size_t n);
 

@@ -3,6 +3,9 @@ import CLaKernels
 /// Softmax, log-softmax and L2 normalisation along one axis, each in one pass per lane. Float lanes that are
 /// dense in both input and output go through one vectorised CLaKernels row call each.
 extension Tensor where Scalar: TensorFloatingPoint {
+    /// Outputs at least this large are written with non-temporal stores by the vector softmax.
+    @usableFromInline static var streamingOutputBytes: Int { 32 << 20 }
+
     /// exp(x - max) / sum(exp(x - max)) along `axis` (numerically stable).
     /// - Parameter axis: The axis to normalise over.
     @inlinable
@@ -12,12 +15,18 @@ extension Tensor where Scalar: TensorFloatingPoint {
         let n = shape[a], si = strides[a], so = result.strides[a]
         let input = UnsafePointer(storage.pointer), output = result.storage.pointer
         if Scalar.self == Float.self && si == 1 && so == 1 {
-            // Dense Float lanes: one vectorised CLaKernels call per row (max, exp-sum, then scale or shift).
+            // Dense Float lanes: one vectorised CLaKernels call per row (max, exp-sum, then scale). Outputs of
+            // 32 MiB or more, far beyond the caches, are written with non-temporal stores.
             let xf = UnsafeRawPointer(input).assumingMemoryBound(to: Float.self)
             let yf = UnsafeMutableRawPointer(output).assumingMemoryBound(to: Float.self)
+            let streaming = count * MemoryLayout<Float>.stride >= Self.streamingOutputBytes
             withExtendedLifetime(storage) {
                 forEachLane(axis: a, outputStrides: result.strides, cost: 4) { ip, op in
-                    cla_softmax_row_f32(xf + ip, yf + op, n)
+                    if streaming {
+                        cla_softmax_row_stream_f32(xf + ip, yf + op, n)
+                    } else {
+                        cla_softmax_row_f32(xf + ip, yf + op, n)
+                    }
                 }
             }
             return result
