@@ -10,8 +10,9 @@ import Synchronization
 /// byte limit; the memory counters (`TensorMemory.liveBytes`, trackers) count only live storages, and
 /// `TensorMemory.cachedBytes` reports what the cache holds.
 ///
-/// The limit defaults to 1 GiB, or `LACLIP_STORAGE_CACHE_MB` mebibytes from the environment (0 disables
-/// the cache); change it at run time with `TensorMemory.storageCacheLimit`.
+/// The limit defaults to 1 GiB (or an eighth of the physical memory when that is less), or
+/// `LACLIP_STORAGE_CACHE_MB` mebibytes from the environment (0 disables the cache); change it at run time with
+/// `TensorMemory.storageCacheLimit`.
 @usableFromInline
 final class StorageCache: Sendable {
     /// Blocks smaller than this go straight back to `free`: the heap reuses them without faults.
@@ -33,9 +34,11 @@ final class StorageCache: Sendable {
     @usableFromInline static let shared = StorageCache()
 
     /// Creates a cache holding at most `limit` bytes.
-    /// - Parameter limit: The byte limit; nil reads `LACLIP_STORAGE_CACHE_MB` (default 1 GiB).
+    /// - Parameter limit: The byte limit; nil reads `LACLIP_STORAGE_CACHE_MB` (default: 1 GiB, at most an
+    ///   eighth of the physical memory).
     init(limit: Int? = nil) {
-        var resolved = 1 << 30
+        // 1 GiB, or an eighth of the machine's memory when that is less.
+        var resolved = Swift.min(1 << 30, Int(clamping: ProcessInfo.processInfo.physicalMemory / 8))
         if let limit {
             resolved = limit
         } else if let text = ProcessInfo.processInfo.environment["LACLIP_STORAGE_CACHE_MB"],
@@ -133,7 +136,8 @@ extension TensorMemory {
     /// Bytes of freed large storages the cache holds for reuse (not counted in `liveBytes`).
     public static var cachedBytes: Int { StorageCache.shared.cachedBytes }
 
-    /// The most bytes the storage cache keeps (default 1 GiB or `LACLIP_STORAGE_CACHE_MB`; 0 disables it).
+    /// The most bytes the storage cache keeps (default 1 GiB, at most an eighth of the physical memory, or
+    /// `LACLIP_STORAGE_CACHE_MB`; 0 disables it).
     /// Lowering it below `cachedBytes` empties the cache.
     public static var storageCacheLimit: Int {
         get { StorageCache.shared.limit }
