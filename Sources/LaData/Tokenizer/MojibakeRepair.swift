@@ -302,14 +302,7 @@ enum MojibakeRepair {
     /// Python's `re` `\w` for a str pattern.
     static func isPythonWord(_ c: UInt32) -> Bool {
         if c < 0x80 { return TextCleaning.isASCIIAlphanumeric(c) || c == 0x5F }
-        let ranges = MojibakeTables.wordRanges
-        var low = 0
-        var high = ranges.count
-        while low < high {
-            let mid = (low + high) / 2
-            if ranges[mid].upperBound < c { low = mid + 1 } else { high = mid }
-        }
-        return low < ranges.count && ranges[low].contains(c)
+        return PreTokenizer.rangesContain(MojibakeTables.wordRanges, c)
     }
 
     /// ftfy's `is_bad`: whether `BADNESS_RE` matches anywhere in `text`.

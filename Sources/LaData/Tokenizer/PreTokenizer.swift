@@ -58,15 +58,16 @@ public enum PreTokenizer {
         case .decimalNumber, .letterNumber, .otherNumber:
             return .number
         case .unassigned:
-            if contains(TokenizerTables.regexExtraLetters, c) { return .letter }
-            if contains(TokenizerTables.regexExtraNumbers, c) { return .number }
+            if rangesContain(TokenizerTables.regexExtraLetters, c) { return .letter }
+            if rangesContain(TokenizerTables.regexExtraNumbers, c) { return .number }
             return .other
         default:
             return .other
         }
     }
 
-    private static func contains(_ ranges: [ClosedRange<UInt32>], _ c: UInt32) -> Bool {
+    /// Whether `c` lies in one of `ranges` (sorted, disjoint): a binary search.
+    static func rangesContain(_ ranges: [ClosedRange<UInt32>], _ c: UInt32) -> Bool {
         var low = 0
         var high = ranges.count
         while low < high {
