@@ -15,7 +15,8 @@ struct CaptionedFashionMNIST {
     let rewrites: [[String]]
     let captionsPerClass: Int
 
-    init(split: FashionMNIST.Split, captionDirectory: String) throws {
+    /// Loads the images of `split`, `captions.txt` and up to `maximumRewrites` files `rewrite_1.txt`, ... .
+    init(split: FashionMNIST.Split, captionDirectory: String, maximumRewrites: Int = .max) throws {
         images = try FashionMNIST(split: split)
         let folder = URL(fileURLWithPath: captionDirectory)
         captions = try Self.lines(folder.appendingPathComponent("captions.txt"))
@@ -26,7 +27,7 @@ struct CaptionedFashionMNIST {
         var files: [[String]] = []
         for m in 1... {
             let url = folder.appendingPathComponent("rewrite_\(m).txt")
-            guard FileManager.default.fileExists(atPath: url.path) else { break }
+            guard m <= maximumRewrites, FileManager.default.fileExists(atPath: url.path) else { break }
             let lines = try Self.lines(url)
             guard lines.count == captions.count else {
                 throw DataError(.mismatch, file: url.path, "\(lines.count) rewrites for \(captions.count) captions in captions.txt")

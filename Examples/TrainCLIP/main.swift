@@ -21,6 +21,8 @@ struct TrainCLIP: ParsableCommand {
     @Option(help: "Comma-separated seeds (instead of --seed): every mode is trained once per seed and the table shows mean ± standard deviation.")
     var seeds: String?
     @Option(help: "Folder with captions.txt and rewrite_*.txt.") var captions = "Data/fashion-mnist"
+    @Option(name: .customLong("max-rewrites"), help: "Use at most this many rewrite files (rewrite_1.txt ...); default: all.")
+    var maxRewrites: Int?
     @Option(help: "Zero-shot templates (JSON list).") var templates = "Data/imagenet_templates.json"
     @Option(name: .customLong("test-images"), help: "Test images used for evaluation (at most 10000).") var testImages = 10000
 
@@ -29,6 +31,7 @@ struct TrainCLIP: ParsableCommand {
             throw ValidationError("unknown mode '\(mode)'; use clip, laclip, laclip-mt or eda")
         }
         guard steps > 0, batchSize > 1, warmup >= 0 else { throw ValidationError("need steps > 0, batch size > 1, warmup >= 0") }
+        if let maxRewrites, maxRewrites < 0 { throw ValidationError("--max-rewrites must be >= 0") }
         _ = try seedList()
     }
 
@@ -43,7 +46,7 @@ struct TrainCLIP: ParsableCommand {
     }
 
     func run() throws {
-        let train = try CaptionedFashionMNIST(split: .train, captionDirectory: captions)
+        let train = try CaptionedFashionMNIST(split: .train, captionDirectory: captions, maximumRewrites: maxRewrites ?? .max)
         let test = try FashionMNIST(split: .test)
         let tokenizer = try BPETokenizer.loadDefault()
         let promptTemplates = try ZeroShot.loadTemplates(path: templates)
