@@ -21,10 +21,9 @@ final class StorageCache: Sendable {
     struct State {
         var limit: Int
         var cachedBytes = 0
-        /// Free blocks (their addresses) by exact byte size.
-        var blocks: [Int: [UInt]] = [:]
-        /// Sizes in the order their blocks were cached, oldest first (may hold sizes already reused).
-        var order: [Int] = []
+        /// Free blocks (size and address) in the order they were cached, oldest first. A few hundred at most
+        /// in a training loop, so a scan under the lock is cheaper than keeping an index in step with it.
+        var blocks: [(bytes: Int, address: UInt)] = []
         var hits = 0
         var misses = 0
     }
@@ -55,14 +54,14 @@ final class StorageCache: Sendable {
     func allocate(bytes: Int) -> UnsafeMutableRawPointer {
         if bytes >= Self.minimumBytes {
             let reused = state.withLock { state -> UInt? in
-                guard var list = state.blocks[bytes], let block = list.popLast() else {
+                // The most recently cached block of this size (the warmest).
+                guard let index = state.blocks.lastIndex(where: { $0.bytes == bytes }) else {
                     state.misses += 1
                     return nil
                 }
-                state.blocks[bytes] = list.isEmpty ? nil : list
                 state.cachedBytes -= bytes
                 state.hits += 1
-                return block
+                return state.blocks.remove(at: index).address
             }
             if let reused, let block = UnsafeMutableRawPointer(bitPattern: reused) { return block }
         }
@@ -84,21 +83,13 @@ final class StorageCache: Sendable {
         let (kept, evicted) = state.withLock { state -> (Bool, [UInt]) in
             var evicted: [UInt] = []
             guard bytes <= state.limit else { return (false, []) }
-            while state.cachedBytes + bytes > state.limit, !state.order.isEmpty {
-                let size = state.order.removeFirst()
-                if var list = state.blocks[size], !list.isEmpty {
-                    evicted.append(list.removeFirst())
-                    state.blocks[size] = list.isEmpty ? nil : list
-                    state.cachedBytes -= size
-                }
+            while state.cachedBytes + bytes > state.limit, !state.blocks.isEmpty {
+                let oldest = state.blocks.removeFirst()
+                evicted.append(oldest.address)
+                state.cachedBytes -= oldest.bytes
             }
-            state.blocks[bytes, default: []].append(address)
-            state.order.append(bytes)
+            state.blocks.append((bytes, address))
             state.cachedBytes += bytes
-            // `order` keeps stale entries of reused blocks; compact it when it outgrows the cache.
-            if state.order.count > 4 * (state.blocks.values.reduce(0) { $0 + $1.count }) + 64 {
-                state.order = state.order.suffix(state.blocks.values.reduce(0) { $0 + $1.count })
-            }
             return (true, evicted)
         }
         for address in evicted { UnsafeMutableRawPointer(bitPattern: address)?.deallocate() }
@@ -108,9 +99,8 @@ final class StorageCache: Sendable {
     /// Frees every cached block.
     func empty() {
         let blocks = state.withLock { state -> [UInt] in
-            let all = state.blocks.values.flatMap { $0 }
-            state.blocks = [:]
-            state.order = []
+            let all = state.blocks.map(\.address)
+            state.blocks = []
             state.cachedBytes = 0
             return all
         }
