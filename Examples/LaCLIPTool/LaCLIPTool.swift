@@ -1,14 +1,14 @@
 import ArgumentParser
 import Foundation
-import LaData
+import LaCLIP
 
 /// `laclip`: the package's command-line tool.
 @main
 struct LaCLIPTool: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "laclip",
-        abstract: "LaCLIP for Swift: caption rewriting with a language model.",
-        subcommands: [Rewrite.self])
+        abstract: "LaCLIP for Swift: train, evaluate and export CLIP / LaCLIP / LaCLIP-MT models; rewrite captions with a language model.",
+        subcommands: [Train.self, Eval.self, Tokenize.self, Export.self, Rewrite.self])
 }
 
 /// `laclip rewrite`: rewrite a caption file with an OpenAI-compatible LLM server, resumably.

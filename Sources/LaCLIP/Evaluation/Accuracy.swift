@@ -7,7 +7,9 @@ public enum Accuracy {
     ///
     /// Ties are broken as `topK` does (the lower class index ranks first), so a row counts as correct for
     /// `k` when fewer than `k` classes rank ahead of its label. Each `k` is clamped to the number of
-    /// classes. The work is one pass over each row (no sorting).
+    /// classes. A NaN score ranks ahead of everything, so a row whose label scores NaN (or that holds a NaN
+    /// elsewhere and fewer than `k` finite scores above its label) counts as wrong, never as correct. The work is
+    /// one pass over each row (no sorting).
     /// - Parameters:
     ///   - scores: Scores (logits, similarities or probabilities) of shape [rows, classes].
     ///   - labels: The true class of each row, in `0 ..< classes`.
@@ -36,9 +38,15 @@ public enum Accuracy {
             for label in labels {
                 let p = base + row * classes
                 let target = p[label]
+                // A NaN score is never correct (a diverged model must not look perfect); nor is a row whose
+                // label is outranked by a NaN elsewhere.
+                guard !target.isNaN else {
+                    row += 1
+                    continue
+                }
                 // Classes ranked ahead of the label: strictly higher, or equal with a lower index.
                 var ahead = 0
-                for c in 0..<classes where p[c] > target || (p[c] == target && c < label) { ahead += 1 }
+                for c in 0..<classes where p[c] > target || (p[c] == target && c < label) || p[c].isNaN { ahead += 1 }
                 for (i, k) in clamped.enumerated() where ahead < k { counts[i] += 1 }
                 row += 1
             }

@@ -133,7 +133,7 @@ public struct CLIPConfiguration: Codable, Sendable, Equatable {
         vision: Vision(imageSize: 32, patchSize: 4, width: 192, layers: 6, heads: 3),
         text: Text(contextLength: 32, width: 192, heads: 3, layers: 6), embedDimension: 128)
 
-    /// A preset by name (`ViT-B-32`, `ViT-B-16`, `LaCLIP-ViT-B-16`, `tiny`), or nil.
+    /// A preset by name (`ViT-B-32`, `ViT-B-16`, `LaCLIP-ViT-B-16`, `tiny`, `mini-28`), or nil.
     /// - Parameter name: The preset name.
     public static func preset(named name: String) -> CLIPConfiguration? {
         switch name {
@@ -141,7 +141,19 @@ public struct CLIPConfiguration: Codable, Sendable, Equatable {
         case "ViT-B-16": return vitB16
         case "LaCLIP-ViT-B-16": return laclipViTB16
         case "tiny": return tiny
+        case "mini-28": return mini28
         default: return nil
         }
     }
+}
+
+extension CLIPConfiguration {
+    /// The built-in data's model: 28 px images (Fashion-MNIST at its own size) in 7 px patches and a
+    /// 24-token text tower, both 128 wide with 3 layers and 4 heads, 64-dimensional embeddings.
+    public static let mini28 = CLIPConfiguration(
+        vision: Vision(imageSize: 28, patchSize: 7, width: 128, layers: 3, heads: 4),
+        text: Text(contextLength: 24, width: 128, heads: 4, layers: 3), embedDimension: 64)
+
+    /// The preset names `preset(named:)` knows.
+    public static let presetNames = ["ViT-B-32", "ViT-B-16", "LaCLIP-ViT-B-16", "tiny", "mini-28"]
 }

@@ -19,6 +19,9 @@ public struct FashionMNISTSampleSource: LoaderSampleSource {
     public let normalize: Normalize
     /// The probability of a horizontal flip (0: never; drawn from the sample's generator).
     public let flipProbability: Double
+    /// The largest random translation in output pixels (0: none): each read moves the image by
+    /// `dx, dy ∈ -maximumShift ... maximumShift` (two draws from the sample's generator), filling with black.
+    public let maximumShift: Int
     /// `[3, size, size]`.
     public let imageShape: [Int]
     private let weights: BilinearAxisWeights
@@ -30,9 +33,10 @@ public struct FashionMNISTSampleSource: LoaderSampleSource {
     ///   - size: The model's image size (e.g. 32).
     ///   - normalize: The per-channel normalisation (OpenAI CLIP statistics by default).
     ///   - flipProbability: The chance of a horizontal flip per read (0 by default).
+    ///   - maximumShift: The largest random translation in output pixels (0 by default).
     /// - Throws: `DataError(.mismatch)` when there is not one caption list per image, `.malformed` for an
     ///   empty list, `.unsupported` for a size below 1 or a normalisation without 3 channels.
-    public init(dataset: FashionMNIST, captions: [[String]], size: Int, normalize: Normalize = .openAI, flipProbability: Double = 0) throws {
+    public init(dataset: FashionMNIST, captions: [[String]], size: Int, normalize: Normalize = .openAI, flipProbability: Double = 0, maximumShift: Int = 0) throws {
         guard captions.count == dataset.count else {
             throw DataError(.mismatch, file: "Fashion-MNIST captions", field: "count",
                             "\(captions.count) caption lists for \(dataset.count) images")
@@ -50,7 +54,11 @@ public struct FashionMNISTSampleSource: LoaderSampleSource {
         self.captionLists = captions
         self.size = size
         self.normalize = normalize
+        guard maximumShift >= 0, maximumShift < size else {
+            throw DataError(.unsupported, file: "Fashion-MNIST", field: "maximumShift", "must be in 0 ..< \(size), got \(maximumShift)")
+        }
         self.flipProbability = flipProbability
+        self.maximumShift = maximumShift
         self.imageShape = [3, size, size]
         self.weights = BilinearAxisWeights(inputSize: FashionMNIST.rows, outputSize: size)
     }
@@ -87,6 +95,12 @@ public struct FashionMNISTSampleSource: LoaderSampleSource {
         try checkDatasetIndex(index, count: count, file: "Fashion-MNIST")
         var flip = false
         if flipProbability > 0 { flip = Double.random(in: 0..<1, using: &generator) < flipProbability }
+        var dx = 0, dy = 0
+        if maximumShift > 0 {
+            let span = UInt64(2 * maximumShift + 1)
+            dx = Int(generator.next() % span) - maximumShift
+            dy = Int(generator.next() % span) - maximumShift
+        }
         let side = FashionMNIST.rows
         let size = self.size
         let plane = size * size
@@ -110,6 +124,28 @@ public struct FashionMNISTSampleSource: LoaderSampleSource {
                             destination[plane + out] = (v - m1) * s1
                             destination[2 * plane + out] = (v - m2) * s2
                         }
+                    }
+                }
+            }
+        }
+        if dx != 0 || dy != 0 { shift(destination, dx: dx, dy: dy) }
+    }
+
+    /// Moves the three planes by `(dx, dy)` in place: output pixel (x, y) takes input (x + dx, y + dy), pixels
+    /// from outside are black (normalised 0).
+    private func shift(_ image: UnsafeMutablePointer<Float>, dx: Int, dy: Int) {
+        let size = self.size, plane = size * size
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: plane) { scratch in
+            let copy = scratch.baseAddress!
+            for channel in 0..<3 {
+                let base = image + channel * plane
+                copy.update(from: base, count: plane)
+                let black = -normalize.mean[channel] / normalize.std[channel]
+                for y in 0..<size {
+                    let sy = y + dy
+                    for x in 0..<size {
+                        let sx = x + dx
+                        base[y * size + x] = (sy >= 0 && sy < size && sx >= 0 && sx < size) ? copy[sy * size + sx] : black
                     }
                 }
             }

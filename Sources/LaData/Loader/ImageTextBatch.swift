@@ -49,3 +49,26 @@ public struct ImageTextBatch: Sendable {
                       offset: tokens.offset + version * count * length)
     }
 }
+
+extension ImageTextBatch {
+    /// Cuts the batch into `parts` consecutive micro-batches of (nearly) equal size, keeping the version-major
+    /// token layout inside each part: part `j` holds images `j·b ..< (j+1)·b` and, for every version, the same
+    /// rows of that version. Used for gradient accumulation.
+    /// - Parameter parts: The number of micro-batches (1 ... `count`).
+    public func split(into parts: Int) -> [ImageTextBatch] {
+        precondition(parts >= 1 && parts <= Swift.max(count, 1), "ImageTextBatch.split: \(parts) parts of a batch of \(count)")
+        if parts == 1 { return [self] }
+        var result: [ImageTextBatch] = []
+        var start = 0
+        for part in 0..<parts {
+            let size = count / parts + (part < count % parts ? 1 : 0)
+            let range = start..<(start + size)
+            let partTokens = Tensor<Int>.concatenate((0..<textVersions).map { tokens(version: $0).slice(axis: 0, range) }, axis: 0)
+            result.append(ImageTextBatch(images: images.slice(axis: 0, range).contiguous(), tokens: partTokens,
+                                         textVersions: textVersions, sampleIndices: Array(sampleIndices[range]),
+                                         epoch: epoch, index: index))
+            start += size
+        }
+        return result
+    }
+}

@@ -66,3 +66,44 @@ public struct LoaderSampleError: Error, Sendable, CustomStringConvertible {
         "sample \(sampleIndex) (\(file)) in epoch \(epoch), position \(position): \(underlying)"
     }
 }
+
+/// The first `count` samples of another source (e.g. a quick run on part of a data set).
+public struct PrefixSampleSource: LoaderSampleSource {
+    /// The full source.
+    public let base: any LoaderSampleSource
+    /// The number of samples kept.
+    public let count: Int
+
+    /// Keeps the first `count` samples of `base` (all of them when `count` is larger, at least 1).
+    /// - Parameters:
+    ///   - base: The full source.
+    ///   - count: The number of samples to keep.
+    public init(base: any LoaderSampleSource, count: Int) {
+        self.base = base
+        self.count = Swift.max(Swift.min(count, base.count), Swift.min(1, base.count))
+    }
+
+    /// The base's image shape.
+    public var imageShape: [Int] { base.imageShape }
+
+    /// The captions of sample `index`.
+    /// - Parameter index: A sample in `0 ..< count`.
+    public func captions(at index: Int) throws -> [String] {
+        try checkDatasetIndex(index, count: count, file: "prefix of \(count) samples")
+        return try base.captions(at: index)
+    }
+
+    /// Writes the image of sample `index`.
+    /// - Parameters:
+    ///   - index: A sample in `0 ..< count`.
+    ///   - generator: The sample's generator.
+    ///   - destination: Room for the image.
+    public func writeImage(at index: Int, generator: inout RandomGenerator, into destination: UnsafeMutablePointer<Float>) throws {
+        try checkDatasetIndex(index, count: count, file: "prefix of \(count) samples")
+        try base.writeImage(at: index, generator: &generator, into: destination)
+    }
+
+    /// The base's name for sample `index`.
+    /// - Parameter index: A sample.
+    public func sampleName(at index: Int) -> String { base.sampleName(at: index) }
+}
