@@ -173,7 +173,7 @@ final class StepLimitObserver: TrainingObserver {
     }
     func trainingDidStep(_ metrics: StepMetrics, session: TrainingSession) {
         next.trainingDidStep(metrics, session: session)
-        if let limit, metrics.step >= limit, metrics.step < session.trainer.configuration.totalSteps { TrainingInterrupt.request() }
+        if let limit, metrics.step >= limit, metrics.step < session.trainer.configuration.totalSteps { session.requestStop() }
     }
     func trainingDidEvaluate(_ evaluation: EvaluationRecord, session: TrainingSession) { next.trainingDidEvaluate(evaluation, session: session) }
     func trainingDidSaveCheckpoint(_ url: URL, session: TrainingSession) { next.trainingDidSaveCheckpoint(url, session: session) }

@@ -62,13 +62,17 @@ public final class TrainingSession {
     public weak var observer: (any TrainingObserver)?
     /// Stored with every checkpoint (e.g. the command-line settings as JSON).
     public var runDescription: String?
-    /// Whether SIGINT / SIGTERM stop the run cleanly (installed by `run()`).
+    /// Whether SIGINT / SIGTERM stop the run cleanly (handlers installed by `run()`, removed when it returns).
     public var handlesSignals = true
     /// The loader position after the last step.
     public private(set) var position: LoaderPosition
     /// The metrics so far.
     public private(set) var history = TrainingHistory()
     private var metricsLog: MetricsLog?
+    private var stopRequested = false
+
+    /// Asks this session to stop after the current step (saving a checkpoint), as SIGINT does for every session.
+    public func requestStop() { stopRequested = true }
 
     /// Creates a session at the start of training.
     /// - Parameters:
@@ -125,6 +129,7 @@ public final class TrainingSession {
     ///   Before a non-finite loss is thrown, nothing is saved over the last good checkpoint.
     public func run() throws -> TrainingOutcome {
         if let metricsURL { metricsLog = try MetricsLog(url: metricsURL, history: history) }
+        stopRequested = false
         if handlesSignals { TrainingInterrupt.install() }
         defer {
             if handlesSignals {
@@ -160,7 +165,7 @@ public final class TrainingSession {
             }
             observer?.trainingDidStep(metrics, session: self)
             if evaluateEvery > 0, step % evaluateEvery == 0, step != total { try runEvaluation(epoch: batch.epoch) }
-            if TrainingInterrupt.isRequested {
+            if stopRequested || (handlesSignals && TrainingInterrupt.isRequested) {
                 lastCheckpoint = try saveCheckpoint() ?? lastCheckpoint
                 return .interrupted(checkpoint: lastCheckpoint)
             }
