@@ -12,6 +12,7 @@ let package = Package(
         .executable(name: "TensorTour", targets: ["TensorTour"]),
         .executable(name: "laclip", targets: ["LaCLIPTool"]),
         .executable(name: "TrainCLIP", targets: ["TrainCLIP"]),
+        .executable(name: "TrainLoop", targets: ["TrainLoop"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -48,6 +49,7 @@ let package = Package(
             name: "TrainCLIP",
             dependencies: ["LaCLIP", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Examples/TrainCLIP"),
+        .executableTarget(name: "TrainLoop", dependencies: ["LaCLIP"], path: "Examples/TrainLoop"),
 
         .testTarget(name: "LaTensorTests", dependencies: ["LaTensor"]),
         .testTarget(name: "LaNNTests", dependencies: ["LaNN"], exclude: ["Resources"]),

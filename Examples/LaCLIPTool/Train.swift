@@ -159,7 +159,7 @@ struct Train: ParsableCommand {
     }
 
     func writePlot(session: TrainingSession, to directory: URL) throws {
-        try TrainingPlot.curves(of: [(textAugmentation.rawValue, session.history)]).write(to: directory.appendingPathComponent("curves.svg"))
+        try TrainingPlot.curves(of: [(textAugmentation == .none ? loss.rawValue : textAugmentation.rawValue, session.history)]).write(to: directory.appendingPathComponent("curves.svg"))
     }
 }
 

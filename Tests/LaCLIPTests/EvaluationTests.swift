@@ -464,3 +464,23 @@ private func separableClusters(
         }
     }
 }
+
+@Suite struct NonFiniteScoreTests {
+    /// A diverged model's NaN scores never count as correct (they counted as 100% top-1 and top-5 before).
+    @Test func nanScoresAreNeverCorrect() throws {
+        let nan = Tensor<Float>(Array(repeating: Float.nan, count: 12), shape: [4, 3])
+        #expect(try Accuracy.topKCorrectCounts(scores: nan, labels: [0, 1, 2, 0], ks: [1, 5]) == [0, 0])
+        // One NaN elsewhere in the row outranks the label; finite rows are unaffected.
+        let mixed = Tensor<Float>([0.9, Float.nan, 0.1, 0.9, 0.2, 0.1], shape: [2, 3])
+        #expect(try Accuracy.topKCorrectCounts(scores: mixed, labels: [0, 0], ks: [1, 2, 3]) == [1, 2, 2])
+    }
+
+    @Test func zeroShotOfADivergedModelIsAnError() throws {
+        let model = CLIP<Float>(configuration: smallTrainingConfiguration(), seed: 1)
+        model.visual.proj.value.fill(.nan)
+        let images = try LabeledImageSet(source: SyntheticSource(count: 6), labels: [0, 1, 2, 3, 4, 0])
+        let task = try ZeroShotTask(images: images, classNames: ["cat", "dog", "boat", "tree", "car"], templates: ["a {}."],
+                                    tokenizer: try BPETokenizer.loadDefault())
+        #expect(throws: EvaluationError.self) { try task.scores(model: model) }
+    }
+}

@@ -143,6 +143,31 @@ import LaTensor
         #expect(progress.generators["g"] == generator)
     }
 
+    /// A saved per-parameter step that is NaN, infinite, negative, fractional or beyond Int's range is a typed error
+    /// naming the file and the key (it trapped in `Int(value.item)` before).
+    @Test(arguments: [Float.nan, .infinity, -.infinity, -1, 2.5, 1e30])
+    func aCorruptOptimizerStepIsATypedError(step: Float) throws {
+        let model = TinyNet<Float>(seed: 1)
+        let optimizer = makeOptimizer(model)
+        var data = RandomGenerator(seed: 3)
+        trainStep(model, optimizer, schedule: .constant(base: 1e-2), step: 0, data: &data)
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("laclip-state-\(UUID().uuidString).safetensors")
+        defer { try? FileManager.default.removeItem(at: url) }
+        try TrainingState.save(model: model, optimizer: optimizer, step: 1, to: url)
+        let file = try SafeTensorsFile.read(contentsOf: url)
+        var tensors = try file.tensors(as: Float.self)
+        let key = try #require(tensors.keys.sorted().first { $0.hasPrefix("optimizer.") && $0.hasSuffix(".step") })
+        tensors[key] = Tensor(scalar: step)
+        try SafeTensorsFile.write(tensors, metadata: file.metadata, to: url)
+        let fresh = TinyNet<Float>(seed: 2)
+        do {
+            _ = try TrainingState.load(into: fresh, optimizer: makeOptimizer(fresh), from: url)
+            Issue.record("a step of \(step) was accepted")
+        } catch let error as TrainingStateError {
+            #expect("\(error)".contains(url.path) && "\(error)".contains(String(key.dropFirst("optimizer.".count))), "\(error)")
+        }
+    }
+
     @Test func aFileThatIsNotATrainingStateIsRejected() throws {
         let url = FileManager.default.temporaryDirectory.appendingPathComponent("laclip-plain-\(UUID().uuidString).safetensors")
         defer { try? FileManager.default.removeItem(at: url) }

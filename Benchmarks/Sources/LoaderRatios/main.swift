@@ -187,31 +187,25 @@ func randomTokens(rows: Int, context: Int, generator: inout RandomGenerator) -> 
     return Tensor<Int>(ids, shape: [rows, context])
 }
 
-/// Wall times (seconds) of `steps` training steps after `warmup` untimed ones.
+/// Wall times (seconds) of `steps` `CLIPTrainer` steps after `warmup` untimed ones.
 func tinyStepTimes(warmup: Int, steps: Int) -> [Double] {
     let configuration = CLIPConfiguration.tiny
-    let model = CLIP<Float>(configuration: configuration, seed: 7)
-    let optimizer = Adam.adamW(
-        groups: ParameterGroup.clipStyle(model.namedParameters(), weightDecay: 0.1), learningRate: 5e-4,
-        beta1: 0.9, beta2: 0.98, epsilon: 1e-6)
+    let trainer = try! CLIPTrainer(
+        model: CLIP<Float>(configuration: configuration, seed: 7),
+        configuration: TrainerConfiguration(learningRate: 5e-4, weightDecay: 0.1, totalSteps: 1 << 30, schedule: .constant))
     var generator = RandomGenerator(seed: 24)
     let side = configuration.vision.imageSize, context = configuration.text.contextLength
     var times: [Double] = []
     for step in 0..<(warmup + steps) {
         let images = Tensor<Float>.randn([batchSize, 3, side, side], generator: &generator)
         let tokens = randomTokens(rows: batchSize, context: context, generator: &generator)
+        let batch = ImageTextBatch(images: images, tokens: tokens, textVersions: 1, sampleIndices: Array(0..<batchSize), epoch: 0, index: step)
         let start = now()
-        optimizer.zeroGrad()
-        let imageFeatures = model.encodeImage(images, normalize: true)
-        let textFeatures = model.encodeText(tokens, normalize: true)
-        let output = clipLoss(imageFeatures: imageFeatures, textFeatures: textFeatures, logitScale: model.logitScale.exp())
-        output.loss.backward()
-        optimizer.step()
-        model.clampLogitScale()
+        let metrics: StepMetrics
+        do { metrics = try trainer.step(batch) } catch { fail(error) }
         let seconds = now() - start
-        guard output.loss.value.item.isFinite else { fail(DataError(.malformed, file: "tiny step", "non-finite loss")) }
         if step >= warmup { times.append(seconds) }
-        FileHandle.standardError.write(Data("LoaderRatios: tiny step \(step + 1)/\(warmup + steps): \(String(format: "%.2f", seconds)) s\n".utf8))
+        FileHandle.standardError.write(Data("LoaderRatios: tiny step \(step + 1)/\(warmup + steps): \(String(format: "%.2f", seconds)) s, loss \(metrics.loss)\n".utf8))
     }
     return times
 }
@@ -224,7 +218,7 @@ if let givenStepSeconds {
 } else {
     let times = tinyStepTimes(warmup: trainWarmup, steps: trainSteps).sorted()
     stepSeconds = times.count % 2 == 1 ? times[times.count / 2] : (times[times.count / 2 - 1] + times[times.count / 2]) / 2
-    stepSource = "measured: median of \(trainSteps) after \(trainWarmup) warm-up, CLIP<Float>(.tiny), clipLoss, backward, AdamW; steps "
+    stepSource = "measured: median of \(trainSteps) after \(trainWarmup) warm-up, CLIPTrainer.step on CLIP<Float>(.tiny): clipLoss, backward, AdamW; steps "
         + times.map { String(format: "%.2f", $0) }.joined(separator: " / ") + " s"
 }
 

@@ -210,11 +210,12 @@ enum StepKind: String, CaseIterable {
     case multiText = "LaCLIP-MT (4 texts)"
 }
 
-/// One model with its AdamW optimizer and the step of each kind.
+/// One model with its `CLIPTrainer` (AdamW, lr 5e-4, wd 0.1, constant schedule) and the step of each kind: the
+/// texts are drawn and tokenized as a loader would, then `CLIPTrainer.step` runs the step the library ships.
 final class TrainStep {
     let batch: Int
     let model: CLIP<Float>
-    let optimizer: Adam<Float>
+    let trainer: CLIPTrainer
     let sampler: LaCLIPTextSampler
     let multiText: MultiTextSampler
     let texts: TextSource
@@ -227,9 +228,8 @@ final class TrainStep {
         self.batch = batch
         self.texts = texts
         model = CLIP<Float>(configuration: .tiny, seed: seed)
-        optimizer = Adam.adamW(
-            groups: ParameterGroup.clipStyle(model.namedParameters(), weightDecay: 0.1), learningRate: 5e-4,
-            beta1: 0.9, beta2: 0.98, epsilon: 1e-6)
+        trainer = try! CLIPTrainer(
+            model: model, configuration: TrainerConfiguration(learningRate: 5e-4, weightDecay: 0.1, totalSteps: 1 << 30, schedule: .constant))
         sampler = try! LaCLIPTextSampler(rewriteCount: versions - 1, seed: seed)
         multiText = try! MultiTextSampler(rewriteCount: versions - 1)
         generator = RandomGenerator(seed: seed &+ 17)
@@ -246,14 +246,11 @@ final class TrainStep {
         stepIndex += 1
 
         let start = monotonicNanoseconds()
-        optimizer.zeroGrad()
-        let imageFeatures = model.encodeImage(images, normalize: true)
-        let scale = model.logitScale.exp()
-        let output: ContrastiveLossOutput<Float>
+        let tokens: Tensor<Int>
+        var textVersions = 1
         switch kind {
         case .clip:
-            let textFeatures = model.encodeText(randomIDs!, normalize: true)
-            output = clipLoss(imageFeatures: imageFeatures, textFeatures: textFeatures, logitScale: scale)
+            tokens = randomIDs!
         case .laclip:
             let textStart = monotonicNanoseconds()
             var keys: [(group: Int, version: Int)] = []
@@ -264,27 +261,22 @@ final class TrainStep {
                 keys.append((group, draw.fellBack ? 0 : draw.version))
                 return draw.text
             }
-            let tokens = texts.tokens(chosen, keys: keys)
+            tokens = texts.tokens(chosen, keys: keys)
             lastTextSeconds = Double(monotonicNanoseconds() - textStart) / 1e9
-            let textFeatures = model.encodeText(tokens, normalize: true)
-            output = clipLoss(imageFeatures: imageFeatures, textFeatures: textFeatures, logitScale: scale)
         case .multiText:
             let textStart = monotonicNanoseconds()
             let byVersion = try! multiText.batch(
                 originals: indices.map { texts.groups[$0][0] }, rewrites: indices.map { Array(texts.groups[$0][1...]) },
                 firstIndex: first)
             let keys = (0..<versions).flatMap { v in indices.map { (group: $0, version: v) } }
-            let tokens = texts.tokens(byVersion.flatMap { $0 }, keys: keys)  // [4B, 32], version-major
+            tokens = texts.tokens(byVersion.flatMap { $0 }, keys: keys)  // [4B, 32], version-major
             lastTextSeconds = Double(monotonicNanoseconds() - textStart) / 1e9
-            let textFeatures = model.encodeText(tokens, normalize: true)
-            output = multiTextCLIPLoss(
-                imageFeatures: imageFeatures, textFeatures: textFeatures, versions: versions, logitScale: scale)
+            textVersions = versions
         }
-        output.loss.backward()
-        optimizer.step()
-        model.clampLogitScale()
+        let step = ImageTextBatch(images: images, tokens: tokens, textVersions: textVersions, sampleIndices: indices, epoch: epoch, index: 0)
+        let metrics = try! trainer.step(step)
         let seconds = Double(monotonicNanoseconds() - start) / 1e9
-        return (seconds, output.loss.value.item)
+        return (seconds, Float(metrics.loss))
     }
 }
 

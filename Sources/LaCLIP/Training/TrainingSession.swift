@@ -62,6 +62,9 @@ public final class TrainingSession {
     public weak var observer: (any TrainingObserver)?
     /// Stored with every checkpoint (e.g. the command-line settings as JSON).
     public var runDescription: String?
+    /// Whether checkpoints are written (every `checkpointEvery` steps, at the end and on interruption); with
+    /// `false` an output folder only receives `metrics.jsonl`.
+    public var savesCheckpoints = true
     /// Whether SIGINT / SIGTERM stop the run cleanly (handlers installed by `run()`, removed when it returns).
     public var handlesSignals = true
     /// The loader position after the last step.
@@ -182,7 +185,7 @@ public final class TrainingSession {
     /// - Throws: File errors.
     @discardableResult
     public func saveCheckpoint() throws -> URL? {
-        guard let checkpoints else { return nil }
+        guard let checkpoints, savesCheckpoints else { return nil }
         checkpoints.removeLeftovers()
         let url = checkpoints.url(step: trainer.completedSteps)
         try TrainingCheckpoint.save(

@@ -7,12 +7,15 @@ public enum TrainingStateError: Error, CustomStringConvertible, Equatable {
     case notATrainingState(file: String)
     /// A metadata field is missing or malformed.
     case badMetadata(file: String, field: String)
+    /// The optimizer tensors do not fit the optimizer (unknown key, wrong shape, a step count that is not a count).
+    case badOptimizerState(file: String, message: String)
 
     /// A readable message.
     public var description: String {
         switch self {
         case .notATrainingState(let file): return "\(file): not a LaCLIP training state (missing format marker)"
         case .badMetadata(let file, let field): return "\(file): training-state metadata field '\(field)' is missing or malformed"
+        case .badOptimizerState(let file, let message): return "\(file): \(message)"
         }
     }
 }
@@ -89,11 +92,11 @@ public enum TrainingState {
                 throw error
             } catch { throw TrainingStateError.badMetadata(file: name, field: key) }
         }
-        guard let step = Int(try field("step")) else { throw TrainingStateError.badMetadata(file: name, field: "step") }
-        guard let stepCount = Int(try field("optimizer.step_count")) else {
+        guard let step = Int(try field("step")), step >= 0 else { throw TrainingStateError.badMetadata(file: name, field: "step") }
+        guard let stepCount = Int(try field("optimizer.step_count")), stepCount >= 0 else {
             throw TrainingStateError.badMetadata(file: name, field: "optimizer.step_count")
         }
-        guard let learningRate = Double(try field("optimizer.learning_rate")) else {
+        guard let learningRate = Double(try field("optimizer.learning_rate")), learningRate.isFinite else {
             throw TrainingStateError.badMetadata(file: name, field: "optimizer.learning_rate")
         }
         let modelGenerators = try decode([String: RandomGenerator].self, "generators.model")
@@ -108,7 +111,9 @@ public enum TrainingState {
             if key.hasPrefix("optimizer.") { optimizerState[String(key.dropFirst(10))] = value }
         }
         try model.loadStateDict(modelState, strict: true)
-        try optimizer.loadStateTensors(optimizerState)
+        do { try optimizer.loadStateTensors(optimizerState) } catch let error as OptimizerStateError {
+            throw TrainingStateError.badOptimizerState(file: name, message: error.description)
+        }
         optimizer.stepCount = stepCount
         optimizer.learningRate = M.Scalar(learningRate)
         model.loadGenerators(modelGenerators)

@@ -114,7 +114,12 @@ public final class Adam<Scalar: TensorFloatingPoint>: Optimizer {
             switch suffix {
             case ".step":
                 guard value.count == 1 else { throw OptimizerStateError(message: "\(key) is not a scalar") }
-                t[name] = Int(value.item)
+                let count = Double(value.item)
+                // A value read from a file: NaN, infinite, negative, fractional or huge counts are rejected, never trapped on.
+                guard count.isFinite, count >= 0, count <= 9_007_199_254_740_992, count.rounded() == count else {
+                    throw OptimizerStateError(message: "\(key) = \(count) is not a step count (a non-negative integer)")
+                }
+                t[name] = Int(count)
             default:
                 guard value.shape == shape else { throw OptimizerStateError(message: "\(key) has shape \(value.shape), parameter has \(shape)") }
                 if suffix == ".exp_avg" { m[name] = value.copy() } else { v[name] = value.copy() }
