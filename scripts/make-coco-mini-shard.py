@@ -18,11 +18,13 @@ output = Path(sys.argv[2] if len(sys.argv) > 2 else "coco-mini-000.tar")
 captions = collections.OrderedDict()
 with open(mini / "captions.tsv", newline="") as f:
     for row in csv.DictReader(f, delimiter="\t"):
-        captions.setdefault(row["filepath"], []).append(row["caption"])
+        # Skip stray lines (a caption's line break leaves a row without an image file).
+        if row.get("caption") and row.get("filepath") and (mini / row["filepath"]).is_file():
+            captions.setdefault(row["filepath"], []).append(row["caption"])
 with tarfile.open(output, "w") as shard:
     for path, texts in captions.items():
         key = Path(path).stem
-        shard.add(mini / path, arcname=key + ".jpg")
+        shard.add(mini / path, arcname=key + ".jpg", recursive=False)
         data = json.dumps({"captions": texts}).encode()
         info = tarfile.TarInfo(key + ".json")
         info.size = len(data)

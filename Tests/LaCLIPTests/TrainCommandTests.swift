@@ -108,7 +108,7 @@ import Testing
         process.executableURL = laclip
         process.arguments = Self.arguments(output: output, config: config, steps: 100_000)
         let log = folder.appendingPathComponent("log.txt")
-        FileManager.default.createFile(atPath: log.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: log.path, contents: nil)
         let handle = try FileHandle(forWritingTo: log)
         process.standardOutput = handle
         process.standardError = handle

@@ -79,11 +79,15 @@ import Testing
         defer { try? FileManager.default.removeItem(at: folder) }
         let session = try Self.makeSession(output: folder, steps: 5, tokenizer: tokenizer, checkpointEvery: 1)
         let store = session.checkpoints!
-        let leftover = store.directory.appendingPathComponent(".checkpoint-00000001.safetensors.tmp-123-abc")
+        let leftover = store.directory.appendingPathComponent(".checkpoint-00000001.safetensors.tmp-\(try deadProcessID())-abc")
         try Data([1, 2, 3]).write(to: leftover)
+        // A temporary file of a process that still runs (the test runner's parent) is left alone.
+        let live = store.directory.appendingPathComponent(".checkpoint-00000002.safetensors.tmp-\(getppid())-abc")
+        try Data([1]).write(to: live)
         _ = try session.run()
         #expect(store.checkpoints().map(\.step) == [4, 5])
         #expect(!FileManager.default.fileExists(atPath: leftover.path))
+        #expect(FileManager.default.fileExists(atPath: live.path))
         #expect(FileManager.default.fileExists(atPath: folder.appendingPathComponent("metrics.jsonl").path))
     }
 

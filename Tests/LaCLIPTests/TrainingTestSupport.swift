@@ -70,3 +70,12 @@ func relativeDifference(_ a: Tensor<Float>, _ b: Tensor<Float>) -> Float {
     }
     return worst / scale
 }
+
+/// The id of a process that has exited (started and waited for), for stale-temporary-file tests.
+func deadProcessID() throws -> Int32 {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/bin/true")
+    try process.run()
+    process.waitUntilExit()
+    return process.processIdentifier
+}

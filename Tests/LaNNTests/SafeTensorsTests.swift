@@ -632,6 +632,25 @@ private let referenceURL = URL(fileURLWithPath: #filePath).deletingLastPathCompo
         #expect(permissions == 0o600)
     }
 
+    /// A killed write's temporary file is removed at the next write of the same target, unless its process still runs.
+    @Test func staleTemporariesOfKilledWritesAreRemoved() throws {
+        let folder = try makeTemporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let url = folder.appendingPathComponent("model.safetensors")
+        let exited = Process()
+        exited.executableURL = URL(fileURLWithPath: "/bin/true")
+        try exited.run()
+        exited.waitUntilExit()
+        let stale = ".model.safetensors.tmp-\(exited.processIdentifier)-1f2e"
+        let live = ".model.safetensors.tmp-\(getppid())-3c4d"
+        let other = ".other.safetensors.tmp-\(exited.processIdentifier)-5e6f"
+        for name in [stale, live, other] { try Data(count: 4096).write(to: folder.appendingPathComponent(name)) }
+        try SafeTensorsFile.write(["w": Tensor<Float>([1])], to: url)
+        let left = Set(try FileManager.default.contentsOfDirectory(atPath: folder.path))
+        #expect(left == ["model.safetensors", live, other])
+        #expect(removeStaleTemporaryFiles(in: folder, namePrefix: "other") == 1)
+    }
+
     @Test func writeErrorsAreTyped() throws {
         let folder = try makeTemporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }

@@ -5,7 +5,8 @@ import LaNN
 /// The checkpoints of a run in one folder: `checkpoint-00000100.safetensors` (the step count, zero-padded),
 /// each a complete `TrainingState` written atomically, the last `keepLast` kept.
 ///
-/// Leftover temporary files of saves that were killed (`.checkpoint-….tmp-…`) are removed at the next save.
+/// Leftover temporary files of saves that were killed (`.checkpoint-….tmp-PID-…`, of processes that no longer run) are
+/// removed at the next save.
 public struct CheckpointStore: Sendable {
     /// The folder.
     public let directory: URL
@@ -44,13 +45,11 @@ public struct CheckpointStore: Sendable {
     /// The newest checkpoint, if any.
     public func latest() -> URL? { checkpoints().last?.url }
 
-    /// Removes temporary files that killed saves left behind.
-    public func removeLeftovers() {
-        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []
-        for name in names where name.hasPrefix(".checkpoint-") && name.contains(".tmp-") {
-            try? FileManager.default.removeItem(at: directory.appendingPathComponent(name))
-        }
-    }
+    /// Removes temporary files that killed saves left behind (`.checkpoint-….tmp-PID-…` of processes that no
+    /// longer run).
+    /// - Returns: The number of files removed.
+    @discardableResult
+    public func removeLeftovers() -> Int { removeStaleTemporaryFiles(in: directory, namePrefix: "checkpoint-") }
 
     /// Removes all but the newest `keepLast` checkpoints.
     public func prune() {

@@ -40,7 +40,8 @@ public final class ConsoleProgress: TrainingObserver {
     public func trainingDidStep(_ metrics: StepMetrics, session: TrainingSession) {
         let total = session.trainer.configuration.totalSteps
         if start == nil {
-            start = Date()
+            // The clock starts before the first step seen (its own duration counted), so the first ETA is not 0.
+            start = Date().addingTimeInterval(-metrics.seconds)
             startStep = metrics.step - 1
         }
         let elapsed = Date().timeIntervalSince(start!)

@@ -58,6 +58,7 @@ enum AtomicFile {
     static func write(to url: URL, _ body: (Writer) throws -> Void) throws {
         let target = url.standardizedFileURL
         let folder = target.deletingLastPathComponent().path
+        removeStaleTemporaryFiles(inFolder: folder, targetPrefix: target.lastPathComponent)
         let (descriptor, temporaryPath) = try createTemporaryFile(
             in: folder, for: target.lastPathComponent)
         var open = true
@@ -97,6 +98,26 @@ enum AtomicFile {
         }
     }
 
+    /// Removes `.PREFIX….tmp-PID-…` files that a killed write left beside its target: only those whose process
+    /// no longer runs (a live process may be writing it right now).
+    /// - Parameters:
+    ///   - folder: The folder.
+    ///   - targetPrefix: The start of the target names whose leftovers go (a whole file name, or a common prefix).
+    /// - Returns: The number of files removed.
+    @discardableResult
+    static func removeStaleTemporaryFiles(inFolder folder: String, targetPrefix: String) -> Int {
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: folder) else { return 0 }
+        var removed = 0
+        for name in names where name.hasPrefix("." + targetPrefix) {
+            guard let marker = name.range(of: ".tmp-", options: .backwards) else { continue }
+            let rest = name[marker.upperBound...]
+            guard let dash = rest.firstIndex(of: "-"), let pid = Int32(rest[..<dash]), pid > 0 else { continue }
+            let running = pid == getpid() || kill(pid, 0) == 0 || errno == EPERM
+            if !running && unlink(folder + "/" + name) == 0 { removed += 1 }
+        }
+        return removed
+    }
+
     /// The permission bits of an existing regular file, so replacing it keeps them.
     private static func existingMode(of path: String) -> mode_t? {
         var status = stat()
@@ -121,4 +142,17 @@ private func systemOpen(_ path: String, _ flags: Int32, _ mode: mode_t) -> Int32
 @inline(__always)
 private func systemWrite(_ descriptor: Int32, _ bytes: UnsafeRawPointer, _ count: Int) -> Int {
     write(descriptor, bytes, count)
+}
+
+/// Removes the temporary files that killed atomic writes (`SafeTensorsFile.write`, `TrainingState.save`) left in
+/// `directory` for targets whose name starts with `namePrefix` (`.NAME.tmp-PID-…`), when their process no longer
+/// runs. Every atomic write already does this for its own target; call it for a family of targets (e.g. all
+/// `checkpoint-*` files of a run).
+/// - Parameters:
+///   - directory: The folder.
+///   - namePrefix: The start of the target file names.
+/// - Returns: The number of files removed.
+@discardableResult
+public func removeStaleTemporaryFiles(in directory: URL, namePrefix: String) -> Int {
+    AtomicFile.removeStaleTemporaryFiles(inFolder: directory.path, targetPrefix: namePrefix)
 }
