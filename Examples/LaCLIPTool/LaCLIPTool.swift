@@ -57,9 +57,14 @@ struct Rewrite: AsyncParsableCommand {
         guard rewritesPerCaption > 0 else { throw ValidationError("--rewrites-per-caption must be positive") }
         guard concurrency > 0 else { throw ValidationError("--concurrency must be positive") }
         guard maxResamples >= 0 else { throw ValidationError("--max-resamples must not be negative") }
-        for bank in banks.split(separator: ",") where MetaBank(rawValue: String(bank)) == nil {
-            throw ValidationError("unknown bank '\(bank)'; use chatgpt, bard, coco, human")
+        for bank in banks.split(separator: ",", omittingEmptySubsequences: false) where MetaBank(rawValue: String(bank)) == nil {
+            throw ValidationError("unknown bank '\(bank)' in --banks '\(banks)'; use a comma-separated list of chatgpt, bard, coco, human")
         }
+        guard timeout.isFinite, timeout > 0, timeout <= 86_400 else {
+            throw ValidationError("--timeout must be a number of seconds in (0, 86400], got \(timeout)")
+        }
+        guard rewritesPerCaption <= 1000 else { throw ValidationError("--rewrites-per-caption must be at most 1000") }
+        guard concurrency <= 1024 else { throw ValidationError("--concurrency must be at most 1024") }
     }
 
     func run() async throws {
@@ -68,6 +73,7 @@ struct Rewrite: AsyncParsableCommand {
             throw ValidationError("give --server URL or set LACLIP_LLM_URL")
         }
         let captionList = try lines(of: captions)
+        guard !captionList.isEmpty else { throw ValidationError("\(captions): no captions to rewrite (the file is empty)") }
         let bankList = banks.split(separator: ",").compactMap { MetaBank(rawValue: String($0)) }
         var metaBanks = try MetaPairBanks.load(contentsOf: URL(fileURLWithPath: metaPairs))
         if let cocoCaptions { metaBanks = try metaBanks.addingCOCOImages(fromTSV: cocoCaptions) }

@@ -12,10 +12,13 @@ import Testing
 @Suite(.serialized) struct TrainCommandTests {
     static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
-    static var laclip: URL? {
+    static var laclip: URL? { executable("laclip") }
+
+    /// A product built next to the test bundle (SwiftPM builds every executable with the tests).
+    static func executable(_ name: String) -> URL? {
         let candidates = [
-            URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("laclip"),
-            repository.appendingPathComponent(".build/debug/laclip"),
+            URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent(name),
+            repository.appendingPathComponent(".build/debug/" + name),
         ]
         return candidates.first { FileManager.default.isExecutableFile(atPath: $0.path) }
     }
@@ -41,9 +44,9 @@ import Testing
 
     /// Runs `laclip` to the end and returns its exit status and output.
     @discardableResult
-    static func run(_ arguments: [String], expect status: Int32) throws -> String {
+    static func run(_ arguments: [String], expect status: Int32?, program: String = "laclip") throws -> String {
         let process = Process()
-        process.executableURL = laclip!
+        process.executableURL = executable(program)!
         process.arguments = arguments
         let pipe = Pipe()
         process.standardOutput = pipe
@@ -51,7 +54,12 @@ import Testing
         try process.run()
         let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         process.waitUntilExit()
-        #expect(process.terminationStatus == status, "laclip \(arguments.joined(separator: " ")) exited \(process.terminationStatus):\n\(output)")
+        if let status {
+            #expect(process.terminationStatus == status, "\(program) \(arguments.joined(separator: " ")) exited \(process.terminationStatus):\n\(output)")
+        } else {
+            #expect(process.terminationReason == .exit && process.terminationStatus != 0,
+                    "\(program) \(arguments.joined(separator: " ")) should fail with an error line:\n\(output)")
+        }
         return output
     }
 
@@ -139,25 +147,42 @@ import Testing
     }
 
     @Test func badArgumentsGiveOneLineErrors() throws {
-        guard Self.laclip != nil else {
-            Issue.record("laclip is not built next to the test bundle (run swift build)")
+        guard Self.laclip != nil, Self.executable("TrainCLIP") != nil else {
+            Issue.record("laclip / TrainCLIP are not built next to the test bundle (run swift build)")
             return
         }
         let folder = try temporaryFolder("cli-errors")
         defer { try? FileManager.default.removeItem(at: folder) }
         let output = folder.appendingPathComponent("run").path
-        for (arguments, message) in [
-            (["train", "--output", output, "--learning-rate", "nan"], "--learning-rate"),
-            (["train", "--output", output, "--batch-size", "70000"], "--batch-size"),
-            (["train", "--output", output, "--steps", "-1"], "--steps"),
-            (["train", "--output", output, "--data", folder.appendingPathComponent("missing.csv").path], "missing.csv"),
-            (["train", "--output", output, "--preset", "huge"], "unknown preset"),
-            (["eval", "--checkpoint", folder.appendingPathComponent("none.safetensors").path], "none.safetensors"),
-            (["tokenize", "--context-length", "0"], "--context-length"),
+        let empty = folder.appendingPathComponent("empty.txt")
+        try Data().write(to: empty)
+        let rewrite = ["rewrite", "--captions", empty.path, "--output", output, "--server", "http://127.0.0.1:9"]
+        for (program, arguments, message) in [
+            ("laclip", ["train", "--output", output, "--learning-rate", "nan"], "--learning-rate"),
+            ("laclip", ["train", "--output", output, "--learning-rate", "inf"], "--learning-rate"),
+            ("laclip", ["train", "--output", output, "--batch-size", "70000"], "--batch-size"),
+            ("laclip", ["train", "--output", output, "--steps", "-1"], "--steps"),
+            ("laclip", ["train", "--output", output, "--grad-clip", "nan"], "--grad-clip"),
+            ("laclip", ["train", "--output", output, "--data", folder.appendingPathComponent("missing.csv").path], "missing.csv"),
+            ("laclip", ["train", "--output", output, "--preset", "huge"], "unknown preset"),
+            ("laclip", ["eval", "--checkpoint", folder.appendingPathComponent("none.safetensors").path], "none.safetensors"),
+            ("laclip", ["tokenize", "--context-length", "0"], "--context-length"),
+            ("laclip", rewrite + ["--banks", ","], "unknown bank"),
+            ("laclip", rewrite + ["--banks", ""], "unknown bank"),
+            ("laclip", rewrite + ["--timeout", "nan"], "--timeout"),
+            ("laclip", rewrite + ["--timeout", "1e30"], "--timeout"),
+            ("laclip", rewrite + ["--timeout", "-1"], "--timeout"),
+            ("laclip", rewrite + ["--timeout", "0"], "--timeout"),
+            ("laclip", rewrite, "empty"),
+            ("TrainCLIP", ["--batch-size", "70000"], "--batch-size"),
+            ("TrainCLIP", ["--test-images", "0"], "--test-images"),
+            ("TrainCLIP", ["--test-images", "-5"], "--test-images"),
+            ("TrainCLIP", ["--modes", ","], "unknown mode"),
+            ("TrainCLIP", ["--learning-rate", "nan"], "--learning-rate"),
         ] {
-            let printed = try Self.run(arguments, expect: arguments[0] == "train" && message == "missing.csv" ? 1 : (message.hasPrefix("--") || message.hasPrefix("unknown") ? 64 : 1))
-            #expect(printed.contains(message), "laclip \(arguments.joined(separator: " ")):\n\(printed)")
-            #expect(!printed.contains("Fatal error") && !printed.contains("Stack dump"), "\(printed)")
+            let printed = try Self.run(arguments, expect: nil, program: program)
+            #expect(printed.contains(message), "\(program) \(arguments.joined(separator: " ")):\n\(printed)")
+            #expect(!printed.contains("Fatal error") && !printed.contains("Stack dump") && !printed.contains("Illegal instruction"), "\(printed)")
         }
     }
 
