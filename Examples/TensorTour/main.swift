@@ -15,3 +15,10 @@ let logits = Tensor<Float>.randn([4, 5], generator: &generator)
 print("softmax rows sum to:", logits.softmax(axis: -1).sum(axis: -1).scalars)
 print("transposed view shares storage:", logits.transposed().storage === logits.storage)
 print(logits.transposed().matmul(logits))
+
+// Misuse stops with a message naming the op and the shapes, in release builds too (`checkPrecondition` calls
+// `fatalError`, whose message `-O` keeps): `TensorTour --show-misuse` multiplies [2, 3, 4] by [5, 4, 6].
+if CommandLine.arguments.contains("--show-misuse") {
+    let a = Tensor<Float>.zeros([2, 3, 4]), b = Tensor<Float>.zeros([5, 4, 6])
+    _ = a.matmul(b)
+}

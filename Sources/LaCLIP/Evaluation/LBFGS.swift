@@ -79,8 +79,8 @@ public struct LBFGS: Sendable {
     /// Creates a minimiser.
     /// - Parameter options: The settings.
     public init(options: Options = Options()) {
-        precondition(options.historySize >= 1, "LBFGS: historySize must be >= 1")
-        precondition(
+        checkPrecondition(options.historySize >= 1, "LBFGS: historySize must be >= 1")
+        checkPrecondition(
             0 < options.sufficientDecrease && options.sufficientDecrease < options.curvature && options.curvature < 1,
             "LBFGS: need 0 < c1 < c2 < 1")
         self.options = options

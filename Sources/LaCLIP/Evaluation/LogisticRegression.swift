@@ -82,7 +82,7 @@ public struct LogisticRegression: Sendable {
         weights: Tensor<Double>, bias: Tensor<Double>, inverseRegularization: Double = .infinity,
         iterations: Int = 0, termination: LBFGS.Termination = .gradientTolerance
     ) {
-        precondition(
+        checkPrecondition(
             weights.rank == 2 && bias.shape == [weights.shape[1]],
             "LogisticRegression: weights \(weights.shape) and bias \(bias.shape) disagree")
         self.weights = weights.contiguous()

@@ -16,7 +16,7 @@ public struct RetrievalMetrics: Sendable, Equatable {
     ///   - ranks: The 1-based rank of the first correct item for each query (at least one query).
     ///   - ks: The recall cut-offs.
     public init(ranks: [Int], ks: [Int]) {
-        precondition(!ranks.isEmpty, "RetrievalMetrics: no queries")
+        checkPrecondition(!ranks.isEmpty, "RetrievalMetrics: no queries")
         self.ranks = ranks
         var recall: [Int: Double] = [:]
         for k in ks { recall[k] = Double(ranks.lazy.filter { $0 <= k }.count) / Double(ranks.count) }

@@ -56,10 +56,10 @@ public func clipLoss<T: TensorFloatingPoint>(
     imageFeatures: Variable<T>, textFeatures: Variable<T>, logitScale: Variable<T>,
     allImageFeatures: Variable<T>? = nil, allTextFeatures: Variable<T>? = nil, labelOffset: Int = 0
 ) -> ContrastiveLossOutput<T> {
-    precondition(
+    checkPrecondition(
         imageFeatures.rank == 2 && imageFeatures.shape == textFeatures.shape,
         "clipLoss: image features \(imageFeatures.shape) and text features \(textFeatures.shape) must both be [B, E]")
-    precondition(logitScale.value.count == 1, "clipLoss: logit scale must have one element, got shape \(logitScale.shape)")
+    checkPrecondition(logitScale.value.count == 1, "clipLoss: logit scale must have one element, got shape \(logitScale.shape)")
     let batch = imageFeatures.shape[0]
     if allImageFeatures != nil || allTextFeatures != nil || labelOffset != 0 {
         let texts = allTextFeatures ?? textFeatures, images = allImageFeatures ?? imageFeatures
@@ -118,7 +118,7 @@ public func multiTextCLIPLoss<T: TensorFloatingPoint>(
     imageFeatures: Variable<T>, textFeatures: Variable<T>, versions: Int, logitScale: Variable<T>
 ) -> ContrastiveLossOutput<T> {
     let batch = imageFeatures.shape[0]
-    precondition(
+    checkPrecondition(
         versions > 0 && textFeatures.rank == 2 && textFeatures.shape[0] == versions * batch,
         "multiTextCLIPLoss: text features \(textFeatures.shape) are not [\(versions) x \(batch), E]")
     var total: Variable<T>? = nil
@@ -147,7 +147,7 @@ public func multiTextCLIPLoss<T: TensorFloatingPoint>(
 public func sigLIPLoss<T: TensorFloatingPoint>(
     imageFeatures: Variable<T>, textFeatures: Variable<T>, logitScale: Variable<T>, logitBias: Variable<T>
 ) -> ContrastiveLossOutput<T> {
-    precondition(
+    checkPrecondition(
         imageFeatures.rank == 2 && imageFeatures.shape == textFeatures.shape,
         "sigLIPLoss: image features \(imageFeatures.shape) and text features \(textFeatures.shape) must both be [B, E]")
     let batch = imageFeatures.shape[0]

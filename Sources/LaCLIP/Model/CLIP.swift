@@ -87,7 +87,7 @@ public final class CLIP<Scalar: TensorFloatingPoint>: Module {
     ///   - normalize: L2-normalise the result.
     @inlinable
     public func encodeText(_ tokens: Tensor<Int>, normalize: Bool = false) -> Variable<Scalar> {
-        precondition(
+        checkPrecondition(
             tokens.rank == 2 && tokens.shape[1] <= configuration.text.contextLength,
             "encodeText: tokens of shape \(tokens.shape) are not [B, L] with L <= \(configuration.text.contextLength)")
         let (batch, length) = (tokens.shape[0], tokens.shape[1])

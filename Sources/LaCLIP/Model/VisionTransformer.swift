@@ -31,7 +31,7 @@ public final class VisionTransformer<Scalar: TensorFloatingPoint>: Module {
     ///   - embedDimension: The output dimension.
     ///   - generator: The random generator.
     public init(configuration: CLIPConfiguration.Vision, embedDimension: Int, generator: inout RandomGenerator) {
-        precondition(
+        checkPrecondition(
             configuration.imageSize % configuration.patchSize == 0,
             "VisionTransformer: image size \(configuration.imageSize) is not a multiple of patch size \(configuration.patchSize)")
         self.configuration = configuration
@@ -65,7 +65,7 @@ public final class VisionTransformer<Scalar: TensorFloatingPoint>: Module {
     @inlinable
     public func callAsFunction(_ images: Variable<Scalar>) -> Variable<Scalar> {
         let size = configuration.imageSize
-        precondition(
+        checkPrecondition(
             images.rank == 4 && images.shape[1] == 3 && images.shape[2] == size && images.shape[3] == size,
             "VisionTransformer: images of shape \(images.shape) are not [B, 3, \(size), \(size)]")
         let batch = images.shape[0], width = configuration.width

@@ -19,8 +19,8 @@ public struct RGBImage: Sendable, Equatable {
     ///   - height: The height in pixels (>= 0).
     ///   - pixels: `height * width * 3` bytes in row-major HWC order.
     public init(width: Int, height: Int, pixels: [UInt8]) {
-        precondition(width >= 0 && height >= 0, "RGBImage: negative size \(width)x\(height)")
-        precondition(
+        checkPrecondition(width >= 0 && height >= 0, "RGBImage: negative size \(width)x\(height)")
+        checkPrecondition(
             pixels.count == width * height * 3,
             "RGBImage: \(pixels.count) bytes do not fill \(width)x\(height)x3")
         self.width = width
@@ -81,8 +81,8 @@ public struct FloatImage: Sendable, Equatable {
     ///   - height: The height in pixels.
     ///   - pixels: `channels * height * width` samples in CHW order.
     public init(channels: Int = 3, width: Int, height: Int, pixels: [Float]) {
-        precondition(channels >= 1 && width >= 0 && height >= 0, "FloatImage: bad size \(channels)x\(height)x\(width)")
-        precondition(
+        checkPrecondition(channels >= 1 && width >= 0 && height >= 0, "FloatImage: bad size \(channels)x\(height)x\(width)")
+        checkPrecondition(
             pixels.count == channels * width * height,
             "FloatImage: \(pixels.count) samples do not fill \(channels)x\(height)x\(width)")
         self.channels = channels
@@ -105,7 +105,7 @@ public struct FloatImage: Sendable, Equatable {
     /// Creates an image from a `[channels, height, width]` tensor.
     /// - Parameter tensor: A rank-3 tensor in CHW layout.
     public init(_ tensor: Tensor<Float>) {
-        precondition(tensor.rank == 3, "FloatImage: expected a [C, H, W] tensor, got shape \(tensor.shape)")
+        checkPrecondition(tensor.rank == 3, "FloatImage: expected a [C, H, W] tensor, got shape \(tensor.shape)")
         let c = tensor.shape[0], h = tensor.shape[1], w = tensor.shape[2]
         var values = [Float](repeating: 0, count: c * h * w)
         var i = 0

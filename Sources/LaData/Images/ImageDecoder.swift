@@ -63,7 +63,7 @@ public struct DraftDecodedImage: Sendable, Equatable {
         image: RGBImage, originalWidth: Int, originalHeight: Int, scaleNumerator: Int, scaleDenominator: Int,
         format: ImageFormat
     ) {
-        precondition(scaleNumerator > 0 && scaleDenominator > 0, "DraftDecodedImage: scale must be positive")
+        checkPrecondition(scaleNumerator > 0 && scaleDenominator > 0, "DraftDecodedImage: scale must be positive")
         self.image = image
         self.originalWidth = originalWidth
         self.originalHeight = originalHeight

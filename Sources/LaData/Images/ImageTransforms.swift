@@ -146,7 +146,7 @@ public struct CenterCrop: ImageTransform {
     ///   - width: The output width.
     ///   - height: The output height.
     public init(width: Int, height: Int) {
-        precondition(width >= 1 && height >= 1, "CenterCrop: size \(width)x\(height) must be positive")
+        checkPrecondition(width >= 1 && height >= 1, "CenterCrop: size \(width)x\(height) must be positive")
         self.width = width
         self.height = height
     }
@@ -182,7 +182,7 @@ public struct RandomHorizontalFlip: ImageTransform {
     /// Creates the transform.
     /// - Parameter probability: The chance of flipping, in [0, 1].
     public init(probability: Double = 0.5) {
-        precondition((0...1).contains(probability), "RandomHorizontalFlip: probability \(probability) not in [0, 1]")
+        checkPrecondition((0...1).contains(probability), "RandomHorizontalFlip: probability \(probability) not in [0, 1]")
         self.probability = probability
     }
 
@@ -214,8 +214,8 @@ public struct Normalize: ImageTransform {
     ///   - mean: The per-channel means.
     ///   - std: The per-channel standard deviations (all nonzero).
     public init(mean: [Float], std: [Float]) {
-        precondition(mean.count == std.count && !mean.isEmpty, "Normalize: mean and std must have the same count")
-        precondition(std.allSatisfy { $0 != 0 }, "Normalize: zero standard deviation")
+        checkPrecondition(mean.count == std.count && !mean.isEmpty, "Normalize: mean and std must have the same count")
+        checkPrecondition(std.allSatisfy { $0 != 0 }, "Normalize: zero standard deviation")
         self.mean = mean
         self.std = std
     }
@@ -223,7 +223,7 @@ public struct Normalize: ImageTransform {
     /// Normalises `image` in place (channel `c` becomes `(x - mean[c]) / std[c]`).
     /// - Parameter image: A float image with as many channels as `mean`.
     public func normalize(_ image: inout FloatImage) {
-        precondition(image.channels == mean.count, "Normalize: \(mean.count) means for \(image.channels) channels")
+        checkPrecondition(image.channels == mean.count, "Normalize: \(mean.count) means for \(image.channels) channels")
         let plane = image.width * image.height
         image.pixels.withUnsafeMutableBufferPointer { p in
             for c in 0..<mean.count {
@@ -295,9 +295,9 @@ public struct RandomResizedCrop: DraftableImageTransform {
         ratio: ClosedRange<Double> = (3.0 / 4.0)...(4.0 / 3.0), filter: ResizeFilter = .bicubic,
         antialias: Bool = true
     ) {
-        precondition(width >= 1 && height >= 1, "RandomResizedCrop: size \(width)x\(height) must be positive")
-        precondition(scale.lowerBound > 0, "RandomResizedCrop: scale \(scale) must be positive")
-        precondition(ratio.lowerBound > 0, "RandomResizedCrop: ratio \(ratio) must be positive")
+        checkPrecondition(width >= 1 && height >= 1, "RandomResizedCrop: size \(width)x\(height) must be positive")
+        checkPrecondition(scale.lowerBound > 0, "RandomResizedCrop: scale \(scale) must be positive")
+        checkPrecondition(ratio.lowerBound > 0, "RandomResizedCrop: ratio \(ratio) must be positive")
         self.width = width
         self.height = height
         self.scale = scale

@@ -112,8 +112,8 @@ public enum ImageResampler {
     }
 
     private static func check(_ box: ImageRegion, imageWidth: Int, imageHeight: Int, width: Int, height: Int) {
-        precondition(width >= 1 && height >= 1, "ImageResampler: output size \(width)x\(height) must be positive")
-        precondition(
+        checkPrecondition(width >= 1 && height >= 1, "ImageResampler: output size \(width)x\(height) must be positive")
+        checkPrecondition(
             box.x >= 0 && box.y >= 0 && box.width >= 1 && box.height >= 1 && box.x + box.width <= imageWidth
                 && box.y + box.height <= imageHeight,
             "ImageResampler: region \(box) is not inside the \(imageWidth)x\(imageHeight) image")
@@ -199,7 +199,7 @@ public enum ImageResampler {
     ) -> FloatImage {
         // Rounding slack: a region computed as `original · n / 8` may pass the edge by a rounding error.
         let tolerance = 1e-9
-        precondition(
+        checkPrecondition(
             x >= -tolerance && y >= -tolerance && regionWidth > 0 && regionHeight > 0
                 && x + regionWidth <= Double(image.width) + tolerance
                 && y + regionHeight <= Double(image.height) + tolerance,
@@ -353,7 +353,7 @@ public struct Resize: DraftableImageTransform {
     ///   - filter: The interpolation kernel (open_clip uses bicubic).
     ///   - antialias: Whether to antialias when downscaling.
     public init(_ shorterSide: Int, maxSize: Int? = nil, filter: ResizeFilter = .bilinear, antialias: Bool = true) {
-        precondition(shorterSide >= 1, "Resize: size \(shorterSide) must be positive")
+        checkPrecondition(shorterSide >= 1, "Resize: size \(shorterSide) must be positive")
         self.size = .shorterSide(shorterSide, maxSize: maxSize)
         self.filter = filter
         self.antialias = antialias
@@ -366,7 +366,7 @@ public struct Resize: DraftableImageTransform {
     ///   - filter: The interpolation kernel.
     ///   - antialias: Whether to antialias when downscaling.
     public init(width: Int, height: Int, filter: ResizeFilter = .bilinear, antialias: Bool = true) {
-        precondition(width >= 1 && height >= 1, "Resize: size \(width)x\(height) must be positive")
+        checkPrecondition(width >= 1 && height >= 1, "Resize: size \(width)x\(height) must be positive")
         self.size = .exact(width: width, height: height)
         self.filter = filter
         self.antialias = antialias

@@ -43,7 +43,7 @@ public struct ImageTextBatch: Sendable {
     /// The `[B, L]` rows of one text version (a view of `tokens`, no copy).
     /// - Parameter version: 0 for the originals (or the only text), `r` for rewrite `r`.
     public func tokens(version: Int) -> Tensor<Int> {
-        precondition(version >= 0 && version < textVersions, "version \(version) is outside 0..<\(textVersions)")
+        checkPrecondition(version >= 0 && version < textVersions, "version \(version) is outside 0..<\(textVersions)")
         let length = tokens.shape[1]
         return Tensor(storage: tokens.storage, shape: [count, length], strides: [length, 1],
                       offset: tokens.offset + version * count * length)
@@ -56,7 +56,7 @@ extension ImageTextBatch {
     /// rows of that version. Used for gradient accumulation.
     /// - Parameter parts: The number of micro-batches (1 ... `count`).
     public func split(into parts: Int) -> [ImageTextBatch] {
-        precondition(parts >= 1 && parts <= Swift.max(count, 1), "ImageTextBatch.split: \(parts) parts of a batch of \(count)")
+        checkPrecondition(parts >= 1 && parts <= Swift.max(count, 1), "ImageTextBatch.split: \(parts) parts of a batch of \(count)")
         if parts == 1 { return [self] }
         var result: [ImageTextBatch] = []
         var start = 0

@@ -36,7 +36,7 @@ public final class PrefetchPipeline<Output: Sendable>: @unchecked Sendable {
     ///   - capacity: The most units computed ahead of the consumer (≥ 1).
     ///   - work: Computes one unit; called from the worker threads, concurrently.
     public init(unitCount: Int, workers: Int, capacity: Int, work: @escaping @Sendable (Int) -> Output) {
-        precondition(capacity >= 1, "PrefetchPipeline: capacity must be ≥ 1")
+        checkPrecondition(capacity >= 1, "PrefetchPipeline: capacity must be ≥ 1")
         self.unitCount = max(unitCount, 0)
         self.workers = max(workers, 0)
         self.capacity = capacity

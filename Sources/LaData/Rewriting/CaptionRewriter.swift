@@ -50,7 +50,7 @@ public struct CaptionRewriter: Sendable {
     ///   - seed: The seed.
     public init(client: CompletionClient, prompts: RewritePromptBuilder, filter: RewriteFilter, banks: [MetaBank], rewritesPerCaption: Int,
                 maximumResamples: Int = 3, concurrency: Int = 2, sampling: SamplingParameters = SamplingParameters(), seed: UInt64 = 0) {
-        precondition(!banks.isEmpty && rewritesPerCaption > 0 && concurrency > 0, "CaptionRewriter: need banks, M > 0 and concurrency > 0")
+        checkPrecondition(!banks.isEmpty && rewritesPerCaption > 0 && concurrency > 0, "CaptionRewriter: need banks, M > 0 and concurrency > 0")
         self.client = client
         self.prompts = prompts
         self.filter = filter

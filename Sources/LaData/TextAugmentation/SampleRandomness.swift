@@ -31,7 +31,7 @@ extension RandomGenerator {
     ///   - stream: Which of the sample's independent choices this is (see `SampleStream`).
     @inlinable
     public static func perSample(seed: UInt64, epoch: Int, index: Int, stream: UInt64 = 0) -> RandomGenerator {
-        precondition(index >= 0 && index < 1 << 32, "sample index \(index) is outside 0 ..< 2^32")
+        checkPrecondition(index >= 0 && index < 1 << 32, "sample index \(index) is outside 0 ..< 2^32")
         return RandomGenerator(seed: mix(mix(seed, stream), UInt64(bitPattern: Int64(epoch))),
                                counter: UInt64(index) << 32)
     }

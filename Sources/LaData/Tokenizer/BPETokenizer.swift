@@ -118,7 +118,7 @@ public final class BPETokenizer: Sendable {
     ///   - contextLength: The row length (at least 1); 77 for CLIP models.
     /// - Returns: The token ids, shape `[texts.count, contextLength]`.
     public func tokenize(_ texts: [String], contextLength: Int = BPETokenizer.defaultContextLength) -> Tensor<Int> {
-        precondition(contextLength >= 1, "BPETokenizer.tokenize: contextLength must be at least 1, got \(contextLength)")
+        checkPrecondition(contextLength >= 1, "BPETokenizer.tokenize: contextLength must be at least 1, got \(contextLength)")
         let result = Tensor<Int>(uninitializedShape: [texts.count, contextLength])
         let output = UnsafeMutableBufferPointer(start: result.storage.pointer, count: texts.count * contextLength)
         let threads = texts.count >= 256 ? min(Threading.threadCount, texts.count) : 1

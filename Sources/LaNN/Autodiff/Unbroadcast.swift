@@ -8,7 +8,7 @@ extension Tensor where Scalar: TensorFloatingPoint {
     public func unbroadcast(to target: [Int]) -> Tensor {
         if shape == target { return self }
         let lead = rank - target.count
-        precondition(lead >= 0, "unbroadcast: gradient shape \(shape) has lower rank than \(target)")
+        checkPrecondition(lead >= 0, "unbroadcast: gradient shape \(shape) has lower rank than \(target)")
         var axes: [Int] = Array(0..<lead)
         for axis in 0..<target.count where target[axis] == 1 && shape[lead + axis] != 1 {
             axes.append(lead + axis)

@@ -104,10 +104,10 @@ public final class Variable<Scalar: TensorFloatingPoint>: @unchecked Sendable {
     public func backward(seed: Tensor<Scalar>? = nil, retainGraph: Bool = false) {
         let start: Tensor<Scalar>
         if let seed {
-            precondition(seed.shape == value.shape, "backward: seed shape \(seed.shape) differs from value shape \(value.shape)")
+            checkPrecondition(seed.shape == value.shape, "backward: seed shape \(seed.shape) differs from value shape \(value.shape)")
             start = seed
         } else {
-            precondition(value.count == 1, "backward: seed needed for a non-scalar of shape \(value.shape)")
+            checkPrecondition(value.count == 1, "backward: seed needed for a non-scalar of shape \(value.shape)")
             start = Tensor<Scalar>.ones(value.shape)
         }
         guard requiresGrad else { return }
@@ -142,12 +142,12 @@ public final class Variable<Scalar: TensorFloatingPoint>: @unchecked Sendable {
                 continue
             }
             let inputGradients = node.pullback(gradient)
-            precondition(
+            checkPrecondition(
                 inputGradients.count == node.inputs.count,
                 "backward: \(node.name) returned \(inputGradients.count) gradients for \(node.inputs.count) inputs")
             for (input, inputGradient) in zip(node.inputs, inputGradients) {
                 guard input.requiresGrad, let inputGradient else { continue }
-                precondition(
+                checkPrecondition(
                     inputGradient.shape == input.shape,
                     "backward: \(node.name) gave a gradient of shape \(inputGradient.shape) for an input of shape \(input.shape)")
                 let key = ObjectIdentifier(input)

@@ -71,7 +71,7 @@ public struct SafeTensorsFile: Sendable {
             case let tensor as Tensor<Int32>: self = .int32(tensor)
             case let tensor as Tensor<UInt8>: self = .uint8(tensor)
             case let tensor as Tensor<Bool>: self = .bool(tensor)
-            default: preconditionFailure("SafeTensorsFile.AnyTensor: unsupported element type \(Scalar.self)")
+            default: misuseDetected("SafeTensorsFile.AnyTensor: unsupported element type \(Scalar.self)")
             }
         }
 
@@ -222,7 +222,7 @@ public struct SafeTensorsFile: Sendable {
                     destination[index] = T(HalfPrecision.float(fromBFloat16Bits: bits))
                 }
             default:
-                preconditionFailure("unreachable: \(info.dtype) was checked to be floating point")
+                misuseDetected("unreachable: \(info.dtype) was checked to be floating point")
             }
         }
         return result
@@ -330,7 +330,7 @@ public struct SafeTensorsFile: Sendable {
             throw SafeTensorsError.dtypeMismatch(
                 file: path, tensor: name, stored: info.dtype.rawValue, requested: "\(Scalar.self)")
         }
-        precondition(MemoryLayout<Scalar>.size == stored.byteCount, "SafeTensorsFile: \(Scalar.self) is not \(stored)")
+        checkPrecondition(MemoryLayout<Scalar>.size == stored.byteCount, "SafeTensorsFile: \(Scalar.self) is not \(stored)")
         let result = Tensor<Scalar>(uninitializedShape: info.shape)
         withBytes(of: info) { source in
             copyLittleEndian(source, to: UnsafeMutableRawPointer(result.storage.pointer), width: stored.byteCount)
@@ -490,7 +490,7 @@ private struct PendingTensor {
 
     init<Scalar: TensorElement>(name: String, tensor: Tensor<Scalar>) {
         let dtype = SafeTensorsFile.DType(Scalar.dtype)
-        precondition(
+        checkPrecondition(
             MemoryLayout<Scalar>.size == dtype.byteCount, "SafeTensorsFile: \(Scalar.self) is not \(dtype)")
         self.name = name
         self.dtype = dtype

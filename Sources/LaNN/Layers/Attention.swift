@@ -10,7 +10,7 @@ public enum AttentionKernels {
     ///   - causal: Apply the causal mask.
     @inlinable
     public static func scaledMaskedSoftmaxInPlace<T: TensorFloatingPoint>(_ scores: Tensor<T>, scale: T, causal: Bool) {
-        precondition(scores.isContiguous && scores.rank >= 2, "attention softmax: scores must be contiguous [..., Lq, Lk], got \(scores.shape)")
+        checkPrecondition(scores.isContiguous && scores.rank >= 2, "attention softmax: scores must be contiguous [..., Lq, Lk], got \(scores.shape)")
         let lq = scores.shape[scores.rank - 2], lk = scores.shape[scores.rank - 1]
         let rows = scores.count / Swift.max(lk, 1)
         let p = scores.storage.pointer + scores.offset
@@ -107,7 +107,7 @@ public enum AttentionKernels {
 public func scaledDotProductAttention<T: TensorFloatingPoint>(
     query: Variable<T>, key: Variable<T>, value: Variable<T>, mask: Tensor<T>? = nil, causal: Bool = false, scale: T? = nil
 ) -> Variable<T> {
-    precondition(
+    checkPrecondition(
         query.rank >= 2 && query.shape.dropLast(2) == key.shape.dropLast(2) && key.shape.dropLast() == value.shape.dropLast()
             && query.shape.last == key.shape.last,
         "scaledDotProductAttention: shapes query \(query.shape), key \(key.shape), value \(value.shape) do not fit")
@@ -131,7 +131,7 @@ extension Variable {
     ///   - causal: Forbid attending to later positions.
     @inlinable
     public func packedSelfAttention(heads: Int, mask: Tensor<Scalar>? = nil, causal: Bool = false) -> Variable {
-        precondition(rank == 3 && shape[2] % (3 * heads) == 0, "packedSelfAttention: shape \(shape) is not [B, L, 3D] with \(heads) heads")
+        checkPrecondition(rank == 3 && shape[2] % (3 * heads) == 0, "packedSelfAttention: shape \(shape) is not [B, L, 3D] with \(heads) heads")
         let (b, l, d) = (shape[0], shape[1], shape[2] / 3)
         let hd = d / heads
         let packed = value.view([b, l, 3, heads, hd]).permuted([2, 0, 3, 1, 4])

@@ -41,7 +41,7 @@ public final class Conv2d<Scalar: TensorFloatingPoint>: Module {
     @inlinable
     public func patches(_ input: Variable<Scalar>) -> Variable<Scalar> {
         let k = kernelSize
-        precondition(
+        checkPrecondition(
             input.rank == 4 && input.shape[1] == weight.shape[1] && input.shape[2] % k == 0 && input.shape[3] % k == 0,
             "Conv2d: input shape \(input.shape) does not fit weight \(weight.shape) with stride \(k)")
         let (b, c, h, w) = (input.shape[0], input.shape[1], input.shape[2], input.shape[3])

@@ -8,7 +8,7 @@ extension Variable {
     ///   - generator: The random generator (advanced).
     @inlinable
     public func dropout(probability: Scalar, generator: inout RandomGenerator) -> Variable {
-        precondition(probability >= 0 && probability < 1, "dropout: probability \(probability) is not in [0, 1)")
+        checkPrecondition(probability >= 0 && probability < 1, "dropout: probability \(probability) is not in [0, 1)")
         if probability == 0 { return self }
         let keep = 1 - probability
         let scale = 1 / keep
@@ -32,7 +32,7 @@ public final class Dropout<Scalar: TensorFloatingPoint>: Module {
     ///   - probability: The drop probability in [0, 1).
     ///   - seed: Seed of the mask generator.
     public init(probability: Scalar, seed: UInt64 = 0) {
-        precondition(probability >= 0 && probability < 1, "Dropout: probability \(probability) is not in [0, 1)")
+        checkPrecondition(probability >= 0 && probability < 1, "Dropout: probability \(probability) is not in [0, 1)")
         self.probability = probability
         self.generator = RandomGenerator(seed: seed)
     }

@@ -12,8 +12,8 @@ extension Variable {
     public func layerNorm(weight: Variable?, bias: Variable?, epsilon: Scalar = 1e-5) -> Variable {
         let x = value.contiguous()
         let d = x.shape[x.rank - 1]
-        precondition(weight == nil || weight!.shape == [d], "layerNorm: weight shape \(weight!.shape) does not match input \(x.shape)")
-        precondition(bias == nil || bias!.shape == [d], "layerNorm: bias shape \(bias!.shape) does not match input \(x.shape)")
+        checkPrecondition(weight == nil || weight!.shape == [d], "layerNorm: weight shape \(weight!.shape) does not match input \(x.shape)")
+        checkPrecondition(bias == nil || bias!.shape == [d], "layerNorm: bias shape \(bias!.shape) does not match input \(x.shape)")
         let rows = x.count / Swift.max(d, 1)
         let output = Tensor<Scalar>(uninitializedShape: x.shape)
         let means = Tensor<Scalar>(uninitializedShape: [rows])

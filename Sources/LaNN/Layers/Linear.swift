@@ -10,7 +10,7 @@ extension Variable {
     @inlinable
     public func linear(weight: Variable, bias: Variable?) -> Variable {
         let x = value, w = weight.value
-        precondition(
+        checkPrecondition(
             w.rank == 2 && x.rank >= 1 && x.shape[x.rank - 1] == w.shape[1],
             "linear: input shape \(x.shape) does not match weight shape \(w.shape)")
         let outFeatures = w.shape[0], inFeatures = w.shape[1]

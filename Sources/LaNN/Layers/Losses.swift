@@ -7,7 +7,7 @@ extension Variable {
     /// - Parameter targets: [N] class indices in `0 ..< C`.
     @inlinable
     public func crossEntropy(targets: Tensor<Int>) -> Variable {
-        precondition(
+        checkPrecondition(
             rank == 2 && targets.rank == 1 && targets.shape[0] == shape[0],
             "crossEntropy: logits shape \(shape) and targets shape \(targets.shape) do not fit [N, C] and [N]")
         let n = shape[0], c = shape[1]
@@ -15,7 +15,7 @@ extension Variable {
         let labels = targets.scalars
         var total: Scalar = 0
         for (row, label) in labels.enumerated() {
-            precondition(label >= 0 && label < c, "crossEntropy: target \(label) out of range for \(c) classes")
+            checkPrecondition(label >= 0 && label < c, "crossEntropy: target \(label) out of range for \(c) classes")
             total -= logProbabilities[element: row, label]
         }
         let loss = Tensor<Scalar>(scalar: n == 0 ? 0 : total / Scalar(n))

@@ -29,7 +29,7 @@ public final class MultiheadAttention<Scalar: TensorFloatingPoint>: Module {
     ///   - qkNormEpsilon: Their epsilon.
     ///   - generator: The random generator.
     public init(width: Int, heads: Int, qkNorm: Bool = false, qkNormEpsilon: Scalar = 1e-5, generator: inout RandomGenerator) {
-        precondition(heads > 0 && width % heads == 0, "MultiheadAttention: width \(width) is not divisible by \(heads) heads")
+        checkPrecondition(heads > 0 && width % heads == 0, "MultiheadAttention: width \(width) is not divisible by \(heads) heads")
         self.width = width
         self.heads = heads
         let bound = (6 / Scalar(width + 3 * width)).squareRoot()
@@ -63,7 +63,7 @@ public final class MultiheadAttention<Scalar: TensorFloatingPoint>: Module {
     ///   - causal: Forbid attending to later positions (the text tower's mask).
     @inlinable
     public func callAsFunction(_ input: Variable<Scalar>, mask: Tensor<Scalar>? = nil, causal: Bool = false) -> Variable<Scalar> {
-        precondition(input.rank == 3 && input.shape[2] == width, "MultiheadAttention: input shape \(input.shape) is not [B, L, \(width)]")
+        checkPrecondition(input.rank == 3 && input.shape[2] == width, "MultiheadAttention: input shape \(input.shape) is not [B, L, \(width)]")
         let (b, l) = (input.shape[0], input.shape[1])
         let packed = input.linear(weight: inProjWeight, bias: inProjBias)
         let attended: Variable<Scalar>

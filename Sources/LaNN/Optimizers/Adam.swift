@@ -60,7 +60,7 @@ public final class Adam<Scalar: TensorFloatingPoint>: Optimizer {
             for (name, parameter) in group.parameters {
                 guard let grad = parameter.grad else { continue }
                 let value = parameter.value
-                precondition(value.isContiguous && grad.shape == value.shape, "Adam: parameter \(name) must be contiguous with a matching gradient")
+                checkPrecondition(value.isContiguous && grad.shape == value.shape, "Adam: parameter \(name) must be contiguous with a matching gradient")
                 let m = firstMoments[name] ?? Tensor<Scalar>.zeros(value.shape)
                 let v = secondMoments[name] ?? Tensor<Scalar>.zeros(value.shape)
                 firstMoments[name] = m

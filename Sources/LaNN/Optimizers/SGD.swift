@@ -25,7 +25,7 @@ public final class SGD<Scalar: TensorFloatingPoint>: Optimizer {
     ///   - dampening: Dampening for momentum.
     ///   - nesterov: Use Nesterov momentum (needs momentum > 0 and no dampening).
     public init(groups: [ParameterGroup<Scalar>], learningRate: Scalar, momentum: Scalar = 0, dampening: Scalar = 0, nesterov: Bool = false) {
-        precondition(!nesterov || (momentum > 0 && dampening == 0), "SGD: Nesterov momentum needs momentum > 0 and zero dampening")
+        checkPrecondition(!nesterov || (momentum > 0 && dampening == 0), "SGD: Nesterov momentum needs momentum > 0 and zero dampening")
         self.groups = groups
         self.learningRate = learningRate
         self.momentum = momentum

@@ -112,7 +112,7 @@ final class StorageCache: Sendable {
     var limit: Int {
         get { state.withLock { $0.limit } }
         set {
-            precondition(newValue >= 0, "TensorMemory.storageCacheLimit: negative limit \(newValue)")
+            checkPrecondition(newValue >= 0, "TensorMemory.storageCacheLimit: negative limit \(newValue)")
             state.withLock { $0.limit = newValue }
             // Shrink to the new limit.
             if cachedBytes > newValue { empty() }

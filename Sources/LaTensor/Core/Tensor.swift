@@ -26,10 +26,10 @@ public struct Tensor<Scalar: TensorElement>: Sendable {
     ///   - offset: The storage index of the first element.
     @inlinable
     public init(storage: TensorStorage<Scalar>, shape: [Int], strides: [Int], offset: Int = 0) {
-        precondition(
+        checkPrecondition(
             shape.count == strides.count,
             "Tensor: shape \(shape) and strides \(strides) have different ranks")
-        precondition(shape.allSatisfy { $0 >= 0 }, "Tensor: negative dimension in shape \(shape)")
+        checkPrecondition(shape.allSatisfy { $0 >= 0 }, "Tensor: negative dimension in shape \(shape)")
         self.storage = storage
         self.shape = shape
         self.strides = strides
@@ -40,7 +40,7 @@ public struct Tensor<Scalar: TensorElement>: Sendable {
     /// - Parameter shape: The size of each dimension.
     @inlinable
     public init(uninitializedShape shape: [Int]) {
-        precondition(shape.allSatisfy { $0 >= 0 }, "Tensor(uninitializedShape:): negative dimension in \(shape)")
+        checkPrecondition(shape.allSatisfy { $0 >= 0 }, "Tensor(uninitializedShape:): negative dimension in \(shape)")
         let count = shape.reduce(1, *)
         self.init(
             storage: TensorStorage(uninitializedCount: count), shape: shape,
@@ -56,7 +56,7 @@ public struct Tensor<Scalar: TensorElement>: Sendable {
     @inlinable
     public init(_ scalars: [Scalar], shape: [Int]) {
         let count = shape.reduce(1, *)
-        precondition(
+        checkPrecondition(
             scalars.count == count,
             "Tensor(_:shape:): \(scalars.count) scalars do not fill shape \(shape) (\(count) elements)")
         self.init(uninitializedShape: shape)
@@ -85,7 +85,7 @@ public struct Tensor<Scalar: TensorElement>: Sendable {
     @inlinable
     public init(rows: [[Scalar]]) {
         let columns = rows.first?.count ?? 0
-        precondition(
+        checkPrecondition(
             rows.allSatisfy { $0.count == columns }, "Tensor(rows:): rows have different lengths")
         self.init(rows.flatMap { $0 }, shape: [rows.count, columns])
     }
@@ -97,7 +97,7 @@ public struct Tensor<Scalar: TensorElement>: Sendable {
     @inlinable
     public init(copying buffer: UnsafeBufferPointer<Scalar>, shape: [Int]) {
         let count = shape.reduce(1, *)
-        precondition(
+        checkPrecondition(
             buffer.count == count,
             "Tensor(copying:shape:): buffer of \(buffer.count) elements does not fill shape \(shape)")
         self.init(uninitializedShape: shape)
@@ -147,7 +147,7 @@ public struct Tensor<Scalar: TensorElement>: Sendable {
     @inlinable
     public func normalizedAxis(_ axis: Int, operation: String) -> Int {
         let resolved = axis < 0 ? axis + rank : axis
-        precondition(
+        checkPrecondition(
             resolved >= 0 && resolved < Swift.max(rank, 0),
             "\(operation): axis \(axis) is out of range for a tensor of shape \(shape)")
         return resolved
@@ -157,13 +157,13 @@ public struct Tensor<Scalar: TensorElement>: Sendable {
     /// - Parameter indices: One index per dimension (negative counts from the end).
     @inlinable
     public func storageIndex(_ indices: [Int]) -> Int {
-        precondition(
+        checkPrecondition(
             indices.count == rank, "Tensor subscript: \(indices.count) indices for shape \(shape)")
         var position = offset
         for axis in 0..<rank {
             var index = indices[axis]
             if index < 0 { index += shape[axis] }
-            precondition(
+            checkPrecondition(
                 index >= 0 && index < shape[axis],
                 "Tensor subscript: index \(indices[axis]) out of range for axis \(axis) of shape \(shape)")
             position += index * strides[axis]
@@ -182,7 +182,7 @@ public struct Tensor<Scalar: TensorElement>: Sendable {
     /// The single element of a tensor with one element.
     @inlinable
     public var item: Scalar {
-        precondition(count == 1, "item: tensor of shape \(shape) has \(count) elements, not 1")
+        checkPrecondition(count == 1, "item: tensor of shape \(shape) has \(count) elements, not 1")
         return storage.pointer[offset]
     }
 

@@ -79,7 +79,7 @@ public final class TensorStorage<Element: TensorElement>: @unchecked Sendable {
     /// - Parameter count: The number of elements (zero is allowed).
     @inlinable
     public init(uninitializedCount count: Int) {
-        precondition(count >= 0, "TensorStorage: negative element count \(count)")
+        checkPrecondition(count >= 0, "TensorStorage: negative element count \(count)")
         self.count = count
         let bytes = Swift.max(count, 1) * MemoryLayout<Element>.stride
         let raw = StorageCache.shared.allocate(bytes: bytes)

@@ -6,7 +6,7 @@ extension Tensor {
     ///   - value: The fill value.
     @inlinable
     public static func full(_ shape: [Int], value: Scalar) -> Tensor {
-        precondition(shape.allSatisfy { $0 >= 0 }, "full: negative dimension in shape \(shape)")
+        checkPrecondition(shape.allSatisfy { $0 >= 0 }, "full: negative dimension in shape \(shape)")
         let storage = TensorStorage(count: shape.reduce(1, *), repeating: value)
         return Tensor(storage: storage, shape: shape, strides: contiguousStrides(for: shape))
     }
@@ -49,7 +49,7 @@ extension Tensor where Scalar: TensorFloatingPoint {
     ///   - step: The increment (non-zero).
     @inlinable
     public static func arange(_ start: Scalar, _ end: Scalar, step: Scalar = 1) -> Tensor {
-        precondition(step != 0, "arange: step must be non-zero")
+        checkPrecondition(step != 0, "arange: step must be non-zero")
         let n = Swift.max(0, Int(((end - start) / step).rounded(.up)))
         let result = Tensor(uninitializedShape: [n])
         for i in 0..<n { result.storage.pointer[i] = start + Scalar(i) * step }
@@ -63,7 +63,7 @@ extension Tensor where Scalar: TensorFloatingPoint {
     ///   - count: The number of values (>= 0).
     @inlinable
     public static func linspace(_ start: Scalar, _ end: Scalar, count: Int) -> Tensor {
-        precondition(count >= 0, "linspace: negative count \(count)")
+        checkPrecondition(count >= 0, "linspace: negative count \(count)")
         let result = Tensor(uninitializedShape: [count])
         if count == 1 { result.storage.pointer[0] = start }
         if count > 1 {
@@ -86,7 +86,7 @@ extension Tensor where Scalar: BinaryInteger & TensorNumeric {
     ///   - step: The increment (non-zero).
     @inlinable
     public static func arange(_ start: Scalar, _ end: Scalar, step: Scalar = 1) -> Tensor {
-        precondition(step != 0, "arange: step must be non-zero")
+        checkPrecondition(step != 0, "arange: step must be non-zero")
         var values: [Scalar] = []
         var value = start
         while step > 0 ? value < end : value > end {

@@ -44,7 +44,7 @@ extension Tensor where Scalar: TensorNumeric {
     ///   - maximum: The upper bound.
     @inlinable public func clamp(min minimum: Scalar? = nil, max maximum: Scalar? = nil) -> Tensor {
         if let lo = minimum, let hi = maximum {
-            precondition(!(hi < lo), "clamp: min \(lo) is greater than max \(hi)")
+            checkPrecondition(!(hi < lo), "clamp: min \(lo) is greater than max \(hi)")
             return map { $0 < lo ? lo : ($0 > hi ? hi : $0) }
         }
         if let lo = minimum { return map { $0 < lo ? lo : $0 } }

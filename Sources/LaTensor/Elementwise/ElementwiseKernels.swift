@@ -168,7 +168,7 @@ extension Tensor {
     @inlinable
     func checkWritable(operation: String) {
         for axis in 0..<rank where shape[axis] > 1 && strides[axis] == 0 {
-            preconditionFailure(
+            misuseDetected(
                 "\(operation): cannot write in place into a broadcast view (shape \(shape), strides \(strides))")
         }
     }

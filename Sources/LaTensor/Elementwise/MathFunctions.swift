@@ -60,7 +60,7 @@ extension Tensor where Scalar: TensorFloatingPoint {
     ///   - outputGradient: The gradient of the loss with respect to GELU's output (same shape as `self`).
     ///   - approximate: The tanh form's derivative instead of the exact (erf) form's.
     @inlinable public func geluBackward(outputGradient: Tensor, approximate: Bool = false) -> Tensor {
-        precondition(
+        checkPrecondition(
             shape == outputGradient.shape,
             "geluBackward: input shape \(shape) and output gradient shape \(outputGradient.shape) differ")
         if !approximate, let fast = floatVectorZip(outputGradient, cost: 5, { cla_gelu_erf_backward_f32($0, $1, $2, $3) }) {
@@ -71,7 +71,7 @@ extension Tensor where Scalar: TensorFloatingPoint {
     /// QuickGELU's backward: `outputGradient * QuickGELU'(self)`, where `self` is QuickGELU's input.
     /// - Parameter outputGradient: The gradient with respect to QuickGELU's output (same shape as `self`).
     @inlinable public func quickGELUBackward(outputGradient: Tensor) -> Tensor {
-        precondition(
+        checkPrecondition(
             shape == outputGradient.shape,
             "quickGELUBackward: input shape \(shape) and output gradient shape \(outputGradient.shape) differ")
         if let fast = floatVectorZip(outputGradient, cost: 5, { cla_quick_gelu_backward_f32($0, $1, $2, $3) }) {

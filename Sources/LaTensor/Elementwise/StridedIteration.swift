@@ -110,7 +110,7 @@ public func broadcastShapes(_ lhs: [Int], _ rhs: [Int], operation: String) -> [I
     for i in 0..<rank {
         let a = i < rank - lhs.count ? 1 : lhs[i - (rank - lhs.count)]
         let b = i < rank - rhs.count ? 1 : rhs[i - (rank - rhs.count)]
-        precondition(
+        checkPrecondition(
             a == b || a == 1 || b == 1,
             "\(operation): shapes \(lhs) and \(rhs) cannot be broadcast together")
         result[i] = a == 1 ? b : a
@@ -122,7 +122,7 @@ extension Tensor {
     /// The strides that view `self` as `shape` under broadcasting (0 on broadcast dimensions).
     @inlinable
     func broadcastStrides(to target: [Int], operation: String) -> [Int] {
-        precondition(
+        checkPrecondition(
             target.count >= rank, "\(operation): cannot broadcast shape \(shape) to \(target)")
         var result = [Int](repeating: 0, count: target.count)
         let lead = target.count - rank
@@ -130,7 +130,7 @@ extension Tensor {
             if shape[axis] == target[lead + axis] {
                 result[lead + axis] = shape[axis] == 1 ? 0 : strides[axis]
             } else {
-                precondition(
+                checkPrecondition(
                     shape[axis] == 1, "\(operation): cannot broadcast shape \(shape) to \(target)")
                 result[lead + axis] = 0
             }

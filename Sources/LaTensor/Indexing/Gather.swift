@@ -15,7 +15,7 @@ extension Tensor {
         let flat = result.reshaped(Array(shape[..<a]) + [positions.count] + Array(shape[(a + 1)...]))
         for (j, raw) in positions.enumerated() {
             let i = raw < 0 ? raw + size : raw
-            precondition(
+            checkPrecondition(
                 i >= 0 && i < size, "indexSelect: index \(raw) out of range for axis \(axis) of shape \(shape)")
             flat.select(axis: a, index: j).assign(select(axis: a, index: i))
         }
@@ -29,7 +29,7 @@ extension Tensor {
     @inlinable
     public func gather(axis: Int, indices: Tensor<Int>) -> Tensor {
         let a = normalizedAxis(axis, operation: "gather")
-        precondition(
+        checkPrecondition(
             indices.rank == rank
                 && (0..<rank).allSatisfy { $0 == a || indices.shape[$0] <= shape[$0] },
             "gather: index shape \(indices.shape) does not fit input shape \(shape) along axis \(axis)")
@@ -46,7 +46,7 @@ extension Tensor {
                 for j in 0..<n {
                     var i = index[position[1] + j * s[1]]
                     if i < 0 { i += size }
-                    precondition(i >= 0 && i < size, "gather: index \(i) out of range for axis \(axis) of shape \(shape)")
+                    checkPrecondition(i >= 0 && i < size, "gather: index \(i) out of range for axis \(axis) of shape \(shape)")
                     output[position[0] + j * s[0]] = source[position[2] + j * s[2] + i * step]
                 }
             }
@@ -65,7 +65,7 @@ extension Tensor where Scalar: TensorNumeric {
     @inlinable
     public func scatterAddInPlace(axis: Int, indices: Tensor<Int>, source: Tensor) {
         let a = normalizedAxis(axis, operation: "scatterAdd")
-        precondition(
+        checkPrecondition(
             indices.shape == source.shape && indices.rank == rank
                 && (0..<rank).allSatisfy { $0 == a || indices.shape[$0] <= shape[$0] },
             "scatterAdd: index shape \(indices.shape), source shape \(source.shape) do not fit shape \(shape)")
@@ -82,7 +82,7 @@ extension Tensor where Scalar: TensorNumeric {
                 for j in 0..<n {
                     var i = index[position[1] + j * s[1]]
                     if i < 0 { i += size }
-                    precondition(i >= 0 && i < size, "scatterAdd: index \(i) out of range for axis \(axis) of shape \(shape)")
+                    checkPrecondition(i >= 0 && i < size, "scatterAdd: index \(i) out of range for axis \(axis) of shape \(shape)")
                     output[position[0] + j * s[0] + i * step] += values[position[2] + j * s[2]]
                 }
             }
@@ -114,7 +114,7 @@ extension Tensor where Scalar: TensorNumeric {
         let size = shape[a]
         for (j, raw) in positions.enumerated() {
             let i = raw < 0 ? raw + size : raw
-            precondition(i >= 0 && i < size, "indexAdd: index \(raw) out of range for axis \(axis) of shape \(shape)")
+            checkPrecondition(i >= 0 && i < size, "indexAdd: index \(raw) out of range for axis \(axis) of shape \(shape)")
             select(axis: a, index: i).addInPlace(flat.select(axis: a, index: j))
         }
     }
@@ -149,7 +149,7 @@ extension Tensor where Scalar: TensorNumeric {
     public func topK(_ k: Int, axis: Int = -1, largest: Bool = true) -> (values: Tensor, indices: Tensor<Int>) {
         let a = normalizedAxis(axis, operation: "topK")
         let n = shape[a]
-        precondition(k >= 0 && k <= n, "topK: k = \(k) out of range for axis \(axis) of shape \(shape)")
+        checkPrecondition(k >= 0 && k <= n, "topK: k = \(k) out of range for axis \(axis) of shape \(shape)")
         var outShape = shape
         outShape[a] = k
         let values = Tensor(uninitializedShape: outShape)
@@ -188,7 +188,7 @@ extension Tensor where Scalar == Int {
         let labels = scalars
         let result = Tensor<T>.zeros(shape + [classCount])
         for (i, label) in labels.enumerated() {
-            precondition(
+            checkPrecondition(
                 label >= 0 && label < classCount, "oneHot: label \(label) out of range for \(classCount) classes")
             result.storage.pointer[i * classCount + label] = 1
         }

@@ -6,12 +6,12 @@ extension Tensor {
     ///   - axis: The axis to join along.
     @inlinable
     public static func concatenate(_ tensors: [Tensor], axis: Int = 0) -> Tensor {
-        precondition(!tensors.isEmpty, "concatenate: no tensors given")
+        checkPrecondition(!tensors.isEmpty, "concatenate: no tensors given")
         let first = tensors[0]
         let a = first.normalizedAxis(axis, operation: "concatenate")
         var total = 0
         for t in tensors {
-            precondition(
+            checkPrecondition(
                 t.rank == first.rank
                     && (0..<first.rank).allSatisfy { $0 == a || t.shape[$0] == first.shape[$0] },
                 "concatenate: shapes \(tensors.map(\.shape)) differ outside axis \(axis)")
@@ -34,8 +34,8 @@ extension Tensor {
     ///   - axis: Where the new axis goes (in `-rank-1 ... rank`).
     @inlinable
     public static func stack(_ tensors: [Tensor], axis: Int = 0) -> Tensor {
-        precondition(!tensors.isEmpty, "stack: no tensors given")
-        precondition(
+        checkPrecondition(!tensors.isEmpty, "stack: no tensors given")
+        checkPrecondition(
             tensors.allSatisfy { $0.shape == tensors[0].shape },
             "stack: shapes differ: \(tensors.map(\.shape))")
         return concatenate(tensors.map { $0.unsqueezed(axis: axis) }, axis: axis < 0 ? axis : axis)

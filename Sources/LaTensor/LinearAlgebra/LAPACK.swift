@@ -104,7 +104,7 @@ extension Double: LAPACKScalar {
 /// LAPACK's workspace); results are new contiguous tensors.
 public enum LinearAlgebra {
     static func checkSquare<T>(_ a: Tensor<T>, _ operation: String) {
-        precondition(a.rank == 2 && a.shape[0] == a.shape[1], "\(operation): expected a square matrix, got shape \(a.shape)")
+        checkPrecondition(a.rank == 2 && a.shape[0] == a.shape[1], "\(operation): expected a square matrix, got shape \(a.shape)")
     }
 
     /// Solves `A X = B` for square `A` (B may be a vector or a matrix), like `torch.linalg.solve`.
@@ -115,7 +115,7 @@ public enum LinearAlgebra {
     public static func solve<T: LAPACKScalar>(_ a: Tensor<T>, _ b: Tensor<T>) throws -> Tensor<T> {
         checkSquare(a, "solve")
         let n = a.shape[0]
-        precondition(
+        checkPrecondition(
             (b.rank == 1 || b.rank == 2) && b.shape[0] == n,
             "solve: right-hand side shape \(b.shape) does not match matrix shape \(a.shape)")
         let work = a.copy()
@@ -126,7 +126,7 @@ public enum LinearAlgebra {
             T.gesv(n: n, nrhs: nrhs, a: work.storage.pointer, lda: Swift.max(n, 1), ipiv: $0.baseAddress!, b: rhs.storage.pointer, ldb: Swift.max(nrhs, 1))
         }
         if info > 0 { throw LinearAlgebraError.singular(operation: "solve", index: info - 1) }
-        precondition(info == 0, "solve: LAPACK argument error \(info)")
+        checkPrecondition(info == 0, "solve: LAPACK argument error \(info)")
         return b.rank == 1 ? rhs.squeezed(axis: 1) : rhs
     }
 
@@ -143,7 +143,7 @@ public enum LinearAlgebra {
             T.getrf(m: n, n: n, a: work.storage.pointer, lda: n, ipiv: $0.baseAddress!)
         }
         if info > 0 { throw LinearAlgebraError.singular(operation: "inverse", index: info - 1) }
-        precondition(info == 0, "inverse: LAPACK argument error \(info)")
+        checkPrecondition(info == 0, "inverse: LAPACK argument error \(info)")
         info = pivots.withUnsafeBufferPointer { T.getri(n: n, a: work.storage.pointer, lda: n, ipiv: $0.baseAddress!) }
         if info > 0 { throw LinearAlgebraError.singular(operation: "inverse", index: info - 1) }
         return work
@@ -160,7 +160,7 @@ public enum LinearAlgebra {
         if n == 0 { return work }
         let info = T.potrf(n: n, a: work.storage.pointer, lda: n)
         if info > 0 { throw LinearAlgebraError.notPositiveDefinite(operation: "cholesky", order: info) }
-        precondition(info == 0, "cholesky: LAPACK argument error \(info)")
+        checkPrecondition(info == 0, "cholesky: LAPACK argument error \(info)")
         let p = work.storage.pointer
         for i in 0..<n { for j in (i + 1)..<Swift.max(n, i + 1) { p[i * n + j] = 0 } }
         return work
@@ -170,18 +170,18 @@ public enum LinearAlgebra {
     /// `torch.linalg.qr(mode="reduced")`.
     /// - Parameter a: The [m, n] matrix.
     public static func qr<T: LAPACKScalar>(_ a: Tensor<T>) -> (q: Tensor<T>, r: Tensor<T>) {
-        precondition(a.rank == 2, "qr: expected a matrix, got shape \(a.shape)")
+        checkPrecondition(a.rank == 2, "qr: expected a matrix, got shape \(a.shape)")
         let m = a.shape[0], n = a.shape[1], k = Swift.min(m, n)
         let work = a.copy()
         if k == 0 { return (Tensor<T>.zeros([m, k]), Tensor<T>.zeros([k, n])) }
         var tau = [T](repeating: 0, count: k)
         var info = tau.withUnsafeMutableBufferPointer { T.geqrf(m: m, n: n, a: work.storage.pointer, lda: n, tau: $0.baseAddress!) }
-        precondition(info == 0, "qr: LAPACK geqrf error \(info)")
+        checkPrecondition(info == 0, "qr: LAPACK geqrf error \(info)")
         let r = Tensor<T>.zeros([k, n])
         for i in 0..<k { for j in i..<n { r.storage.pointer[i * n + j] = work.storage.pointer[i * n + j] } }
         let q = work.slice(axis: 1, 0..<k).copy()
         info = tau.withUnsafeBufferPointer { T.orgqr(m: m, n: k, k: k, a: q.storage.pointer, lda: k, tau: $0.baseAddress!) }
-        precondition(info == 0, "qr: LAPACK orgqr error \(info)")
+        checkPrecondition(info == 0, "qr: LAPACK orgqr error \(info)")
         return (q, r)
     }
 
@@ -197,7 +197,7 @@ public enum LinearAlgebra {
         if n == 0 { return (values, work) }
         let info = T.syevd(n: n, a: work.storage.pointer, lda: n, w: values.storage.pointer)
         if info > 0 { throw LinearAlgebraError.noConvergence(operation: "symmetricEigen", info: info) }
-        precondition(info == 0, "symmetricEigen: LAPACK argument error \(info)")
+        checkPrecondition(info == 0, "symmetricEigen: LAPACK argument error \(info)")
         return (values, work)
     }
 
@@ -208,9 +208,9 @@ public enum LinearAlgebra {
     ///   - b: [m] or [m, k].
     /// - Throws: `LinearAlgebraError.rankDeficient`.
     public static func leastSquares<T: LAPACKScalar>(_ a: Tensor<T>, _ b: Tensor<T>) throws -> Tensor<T> {
-        precondition(a.rank == 2, "leastSquares: expected a matrix, got shape \(a.shape)")
+        checkPrecondition(a.rank == 2, "leastSquares: expected a matrix, got shape \(a.shape)")
         let m = a.shape[0], n = a.shape[1]
-        precondition(
+        checkPrecondition(
             (b.rank == 1 || b.rank == 2) && b.shape[0] == m,
             "leastSquares: right-hand side shape \(b.shape) does not match matrix shape \(a.shape)")
         let rhsIn = b.rank == 1 ? b.unsqueezed(axis: 1) : b
@@ -222,7 +222,7 @@ public enum LinearAlgebra {
         if m > 0 && n > 0 && nrhs > 0 {
             let info = T.gels(m: m, n: n, nrhs: nrhs, a: work.storage.pointer, lda: n, b: rhs.storage.pointer, ldb: nrhs)
             if info > 0 { throw LinearAlgebraError.rankDeficient(operation: "leastSquares", index: info - 1) }
-            precondition(info == 0, "leastSquares: LAPACK argument error \(info)")
+            checkPrecondition(info == 0, "leastSquares: LAPACK argument error \(info)")
         }
         let solution = rhs.slice(axis: 0, 0..<n).copy()
         return b.rank == 1 ? solution.squeezed(axis: 1) : solution

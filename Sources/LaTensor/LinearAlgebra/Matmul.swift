@@ -25,17 +25,20 @@ extension Tensor where Scalar: TensorFloatingPoint {
     /// - Parameter other: The right operand.
     @inlinable
     public func matmul(_ other: Tensor) -> Tensor {
-        precondition(
+        checkPrecondition(
             rank >= 1 && other.rank >= 1,
             "matmul: both operands need at least 1 dimension, got shapes \(shape) and \(other.shape)")
         let lhs = rank == 1 ? unsqueezed(axis: 0) : self
         let rhs = other.rank == 1 ? other.unsqueezed(axis: 1) : other
         let m = lhs.shape[lhs.rank - 2], k = lhs.shape[lhs.rank - 1]
         let k2 = rhs.shape[rhs.rank - 2], n = rhs.shape[rhs.rank - 1]
-        precondition(
+        checkPrecondition(
             k == k2,
             "matmul: inner dimensions differ: shapes \(shape) and \(other.shape) (\(k) vs \(k2))")
         let lhsBatch = Array(lhs.shape.dropLast(2)), rhsBatch = Array(rhs.shape.dropLast(2))
+        checkPrecondition(
+            Swift.zip(lhsBatch.reversed(), rhsBatch.reversed()).allSatisfy { $0 == $1 || $0 == 1 || $1 == 1 },
+            "matmul: batch dimensions \(lhsBatch) and \(rhsBatch) do not broadcast: shapes \(shape) and \(other.shape)")
         let batchShape = broadcastShapes(lhsBatch, rhsBatch, operation: "matmul")
         var result = Tensor(uninitializedShape: batchShape + [m, n])
         Tensor.batchedGEMM(lhs, rhs, into: result, batchShape: batchShape, m: m, n: n, k: k)

@@ -99,7 +99,7 @@ extension Tensor where Scalar: TensorFloatingPoint {
         _ shape: [Int], mean: Scalar = 0, standardDeviation: Scalar = 1, low: Scalar = -2, high: Scalar = 2,
         generator: inout RandomGenerator
     ) -> Tensor {
-        precondition(
+        checkPrecondition(
             standardDeviation > 0 && low < high,
             "truncatedNormal: need standardDeviation > 0 and low < high, got \(standardDeviation), [\(low), \(high)]")
         let m = Double(mean), s = Double(standardDeviation)
@@ -169,7 +169,7 @@ extension Tensor where Scalar == Int {
     ///   - generator: The random generator (advanced).
     @inlinable
     public static func randint(_ shape: [Int], low: Int, high: Int, generator: inout RandomGenerator) -> Tensor {
-        precondition(low < high, "randint: empty range \(low)..<\(high)")
+        checkPrecondition(low < high, "randint: empty range \(low)..<\(high)")
         let u = Tensor<Double>.uniform(shape, generator: &generator)
         let width = Double(high - low)
         return u.map { Swift.min(low + Int($0 * width), high - 1) }

@@ -35,7 +35,7 @@ extension Tensor {
         var reduced = [Bool](repeating: axes == nil, count: rank)
         for axis in axes ?? [] {
             let a = normalizedAxis(axis, operation: operation)
-            precondition(!reduced[a], "\(operation): axis \(axis) repeated in \(axes!) for shape \(shape)")
+            checkPrecondition(!reduced[a], "\(operation): axis \(axis) repeated in \(axes!) for shape \(shape)")
             reduced[a] = true
         }
         return reduced

@@ -142,7 +142,7 @@ extension Tensor where Scalar: TensorNumeric {
     static func extremeValue(lowest: Bool) -> Scalar {
         if let type = Scalar.self as? any FloatingPoint.Type { return floatingExtreme(type, lowest: lowest) as! Scalar }
         if let type = Scalar.self as? any FixedWidthInteger.Type { return integerExtreme(type, lowest: lowest) as! Scalar }
-        preconditionFailure("max/min: unsupported element type \(Scalar.self)")
+        misuseDetected("max/min: unsupported element type \(Scalar.self)")
     }
 
     @inlinable
@@ -179,7 +179,7 @@ extension Tensor where Scalar: TensorNumeric {
     ///   - keepDims: Keep reduced axes as size 1.
     @inlinable
     public func max(axes: [Int]? = nil, keepDims: Bool = false) -> Tensor {
-        precondition(reducedCount(axes, operation: "max") > 0, "max: empty reduction over shape \(shape)")
+        checkPrecondition(reducedCount(axes, operation: "max") > 0, "max: empty reduction over shape \(shape)")
         // The fold starts every output element from the identity of max (-inf or the type's minimum).
         let start = Tensor.extremeValue(lowest: true)
         return reduce(axes: axes, keepDims: keepDims, operation: "max", initial: start, kernel: MaxKernel<Scalar>())
@@ -197,7 +197,7 @@ extension Tensor where Scalar: TensorNumeric {
     ///   - keepDims: Keep reduced axes as size 1.
     @inlinable
     public func min(axes: [Int]? = nil, keepDims: Bool = false) -> Tensor {
-        precondition(reducedCount(axes, operation: "min") > 0, "min: empty reduction over shape \(shape)")
+        checkPrecondition(reducedCount(axes, operation: "min") > 0, "min: empty reduction over shape \(shape)")
         let start = Tensor.extremeValue(lowest: false)
         return reduce(axes: axes, keepDims: keepDims, operation: "min", initial: start, kernel: MinKernel<Scalar>())
     }
@@ -240,7 +240,7 @@ extension Tensor where Scalar: TensorNumeric {
         }
         let a = normalizedAxis(axis, operation: operation)
         let n = shape[a]
-        precondition(n > 0, "\(operation): empty axis \(axis) in shape \(shape)")
+        checkPrecondition(n > 0, "\(operation): empty axis \(axis) in shape \(shape)")
         var outShape = shape
         outShape[a] = 1
         let result = Tensor<Int>(uninitializedShape: outShape)
@@ -303,7 +303,7 @@ extension Tensor where Scalar: TensorFloatingPoint {
     ///   - keepDims: Keep reduced axes as size 1.
     @inlinable
     public func norm(p: Scalar = 2, axes: [Int]? = nil, keepDims: Bool = false) -> Tensor {
-        precondition(p > 0, "norm: order p must be positive, got \(p)")
+        checkPrecondition(p > 0, "norm: order p must be positive, got \(p)")
         if p == .infinity { return abs().max(axes: axes, keepDims: keepDims) }
         if p == 2 { return square().sum(axes: axes, keepDims: keepDims).sqrt() }
         if p == 1 { return abs().sum(axes: axes, keepDims: keepDims) }

@@ -31,7 +31,7 @@ public enum Threading {
     /// Sets the number of worker threads for LaTensor's kernels and for OpenBLAS.
     /// - Parameter count: A positive thread count.
     public static func setThreadCount(_ count: Int) {
-        precondition(count > 0, "Threading.setThreadCount: thread count must be positive, got \(count)")
+        checkPrecondition(count > 0, "Threading.setThreadCount: thread count must be positive, got \(count)")
         state.withLock { $0 = count }
         openblas_set_num_threads(Int32(count))
     }

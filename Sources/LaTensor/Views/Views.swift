@@ -37,17 +37,17 @@ extension Tensor {
     func resolvedShape(_ newShape: [Int], operation: String) -> [Int] {
         var resolved = newShape
         let inferred = newShape.indices.filter { newShape[$0] == -1 }
-        precondition(inferred.count <= 1, "\(operation): more than one -1 in shape \(newShape)")
-        precondition(
+        checkPrecondition(inferred.count <= 1, "\(operation): more than one -1 in shape \(newShape)")
+        checkPrecondition(
             newShape.allSatisfy { $0 >= -1 }, "\(operation): invalid dimension in shape \(newShape)")
         if let axis = inferred.first {
             let known = newShape.enumerated().filter { $0.offset != axis }.map(\.element).reduce(1, *)
-            precondition(
+            checkPrecondition(
                 known != 0 && count % known == 0,
                 "\(operation): cannot reshape tensor of shape \(shape) to \(newShape)")
             resolved[axis] = count / known
         }
-        precondition(
+        checkPrecondition(
             resolved.reduce(1, *) == count,
             "\(operation): cannot reshape tensor of shape \(shape) (\(count) elements) to \(newShape)")
         return resolved
@@ -71,7 +71,7 @@ extension Tensor {
     public func view(_ newShape: [Int]) -> Tensor {
         let target = resolvedShape(newShape, operation: "view")
         guard let newStrides = viewStrides(for: target) else {
-            preconditionFailure(
+            misuseDetected(
                 "view: shape \(shape) with strides \(strides) cannot be viewed as \(target); use reshaped(_:)")
         }
         return Tensor(storage: storage, shape: target, strides: newStrides, offset: offset)
@@ -86,7 +86,7 @@ extension Tensor {
         if rank == 0 { return reshaped([1]) }
         let start = normalizedAxis(startAxis, operation: "flatten")
         let end = normalizedAxis(endAxis, operation: "flatten")
-        precondition(start <= end, "flatten: start axis \(startAxis) is after end axis \(endAxis) for shape \(shape)")
+        checkPrecondition(start <= end, "flatten: start axis \(startAxis) is after end axis \(endAxis) for shape \(shape)")
         let merged = shape[start...end].reduce(1, *)
         return reshaped(Array(shape[..<start]) + [merged] + Array(shape[(end + 1)...]))
     }
@@ -95,9 +95,9 @@ extension Tensor {
     /// - Parameter axes: A permutation of `0 ..< rank` (negative axes allowed).
     @inlinable
     public func permuted(_ axes: [Int]) -> Tensor {
-        precondition(axes.count == rank, "permute: \(axes.count) axes given for shape \(shape)")
+        checkPrecondition(axes.count == rank, "permute: \(axes.count) axes given for shape \(shape)")
         let resolved = axes.map { normalizedAxis($0, operation: "permute") }
-        precondition(Set(resolved).count == rank, "permute: axes \(axes) are not a permutation for shape \(shape)")
+        checkPrecondition(Set(resolved).count == rank, "permute: axes \(axes) are not a permutation for shape \(shape)")
         return Tensor(
             storage: storage, shape: resolved.map { shape[$0] }, strides: resolved.map { strides[$0] },
             offset: offset)
@@ -131,8 +131,8 @@ extension Tensor {
     @inlinable
     public func slice(axis: Int, _ range: Range<Int>, step: Int = 1) -> Tensor {
         let a = normalizedAxis(axis, operation: "slice")
-        precondition(step > 0, "slice: step must be positive, got \(step)")
-        precondition(
+        checkPrecondition(step > 0, "slice: step must be positive, got \(step)")
+        checkPrecondition(
             range.lowerBound >= 0 && range.upperBound <= shape[a],
             "slice: range \(range) is out of bounds for axis \(axis) of shape \(shape)")
         var newShape = shape, newStrides = strides
@@ -151,7 +151,7 @@ extension Tensor {
     public func select(axis: Int, index: Int) -> Tensor {
         let a = normalizedAxis(axis, operation: "select")
         let i = index < 0 ? index + shape[a] : index
-        precondition(i >= 0 && i < shape[a], "select: index \(index) out of range for axis \(axis) of shape \(shape)")
+        checkPrecondition(i >= 0 && i < shape[a], "select: index \(index) out of range for axis \(axis) of shape \(shape)")
         var newShape = shape, newStrides = strides
         newShape.remove(at: a)
         newStrides.remove(at: a)
@@ -173,7 +173,7 @@ extension Tensor {
     @inlinable
     public func unsqueezed(axis: Int) -> Tensor {
         let a = axis < 0 ? axis + rank + 1 : axis
-        precondition(a >= 0 && a <= rank, "unsqueeze: axis \(axis) out of range for shape \(shape)")
+        checkPrecondition(a >= 0 && a <= rank, "unsqueeze: axis \(axis) out of range for shape \(shape)")
         var newShape = shape, newStrides = strides
         let stride = a < rank ? strides[a] * shape[a] : 1
         newShape.insert(1, at: a)
@@ -201,7 +201,7 @@ extension Tensor {
     /// - Parameter newShape: The target shape; -1 keeps a dimension's size.
     @inlinable
     public func expanded(to newShape: [Int]) -> Tensor {
-        precondition(newShape.count >= rank, "expand: cannot expand shape \(shape) to \(newShape)")
+        checkPrecondition(newShape.count >= rank, "expand: cannot expand shape \(shape) to \(newShape)")
         let lead = newShape.count - rank
         var target = newShape
         for axis in 0..<rank where newShape[lead + axis] == -1 { target[lead + axis] = shape[axis] }
@@ -217,7 +217,7 @@ extension Tensor {
     @inlinable
     public func split(sizes: [Int], axis: Int = 0) -> [Tensor] {
         let a = normalizedAxis(axis, operation: "split")
-        precondition(
+        checkPrecondition(
             sizes.reduce(0, +) == shape[a] && sizes.allSatisfy { $0 >= 0 },
             "split: sizes \(sizes) do not add up to \(shape[a]) along axis \(axis) of shape \(shape)")
         var start = 0
@@ -234,7 +234,7 @@ extension Tensor {
     @inlinable
     public func split(size: Int, axis: Int = 0) -> [Tensor] {
         let a = normalizedAxis(axis, operation: "split")
-        precondition(size > 0, "split: piece size must be positive, got \(size)")
+        checkPrecondition(size > 0, "split: piece size must be positive, got \(size)")
         let n = shape[a]
         return stride(from: 0, to: n, by: size).map { slice(axis: a, $0..<Swift.min($0 + size, n)) }
     }
@@ -245,7 +245,7 @@ extension Tensor {
     ///   - axis: The axis to split.
     @inlinable
     public func chunked(_ count: Int, axis: Int = 0) -> [Tensor] {
-        precondition(count > 0, "chunk: chunk count must be positive, got \(count)")
+        checkPrecondition(count > 0, "chunk: chunk count must be positive, got \(count)")
         let a = normalizedAxis(axis, operation: "chunk")
         let size = Swift.max((shape[a] + count - 1) / count, 1)
         return split(size: size, axis: a)
