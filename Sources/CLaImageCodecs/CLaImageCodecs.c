@@ -23,6 +23,18 @@ static int too_large(size_t width, size_t height, size_t max_pixels) {
     return max_pixels != 0 && width * height > max_pixels;
 }
 
+// Whether `size` encoded bytes can plausibly hold width x height pixels. A file whose header claims far more pixels
+// than its bytes can encode (a "decoding bomb": a few hundred bytes announcing 65500 x 2732) is refused before
+// the pixel buffer is allocated. `pixels_per_byte` is generous: deflate cannot exceed about 1032:1, and the flattest
+// baseline JPEG needs about one byte per 16 x 16 block; 16M pixels are always allowed.
+static int implausible(size_t width, size_t height, size_t size, size_t pixels_per_byte) {
+    if (width == 0 || height == 0) return 0;
+    if (width > SIZE_MAX / height) return 1;
+    size_t allowed = (size_t)16 << 20;
+    if (size < (SIZE_MAX - allowed) / pixels_per_byte) allowed += size * pixels_per_byte; else allowed = SIZE_MAX;
+    return width * height > allowed;
+}
+
 // MARK: - JPEG
 
 typedef struct {
@@ -57,15 +69,19 @@ static void cla_jpeg_error_exit(j_common_ptr cinfo) {
     longjmp(err->jump, 1);
 }
 
-// Warnings are ignored (like PIL), except running out of data while pixels are still needed: libjpeg
-// would pad the image with gray and carry on, which silently hides a truncated file.
+// Warnings are ignored (like PIL), except running out of data while pixels are still needed: libjpeg would pad
+// the image with gray and carry on, which silently hides a truncated file. That happens at the end of the data
+// (JWRN_JPEG_EOF, "premature end of JPEG file") and when the entropy-coded data runs into a marker, such as an
+// end-of-image marker appended to a cut file (JWRN_HIT_MARKER, "premature end of data segment").
 static void cla_jpeg_emit_message(j_common_ptr cinfo, int level) {
     if (level < 0) {
         cinfo->err->num_warnings++;
-        if (cinfo->err->msg_code == JWRN_JPEG_EOF) {
+        int code = cinfo->err->msg_code;
+        if (code == JWRN_JPEG_EOF || code == JWRN_HIT_MARKER) {
             cla_jpeg_error *err = (cla_jpeg_error *)cinfo->err;
             err->status = CLA_IMAGE_TRUNCATED;
-            set_message(err->out, "JPEG data ends before the image is complete");
+            set_message(err->out, code == JWRN_JPEG_EOF ? "JPEG data ends before the image is complete"
+                                                        : "JPEG data ends before the image is complete (premature end of data segment)");
             longjmp(err->jump, 1);
         }
     }
@@ -144,6 +160,13 @@ static int decode_jpeg(const unsigned char *data, size_t size, size_t max_pixels
         snprintf(out->message, sizeof out->message, "image of %ux%u pixels exceeds the limit of %zu pixels",
                  cinfo.image_width, cinfo.image_height, max_pixels);
         return CLA_IMAGE_UNSUPPORTED;
+    }
+    if (implausible(cinfo.image_width, cinfo.image_height, size, 256)) {
+        jpeg_destroy_decompress(&cinfo);
+        snprintf(out->message, sizeof out->message,
+                 "header claims %ux%u pixels, more than %zu bytes of JPEG data can hold (a corrupt or hostile file)",
+                 cinfo.image_width, cinfo.image_height, size);
+        return CLA_IMAGE_MALFORMED;
     }
     cinfo.out_color_space = cmyk ? JCS_CMYK : JCS_RGB;
     int scale = jpeg_scale_for(cinfo.image_width, cinfo.image_height, min_width, min_height);
@@ -225,6 +248,37 @@ static void cla_png_read(png_structp png, png_bytep destination, size_t count) {
     source->position += count;
 }
 
+// Walks the chunk list (length, type, data, CRC) up to IEND without trusting any length: a chunk that declares more
+// bytes than the file holds (a 41-byte file announcing a 2 GB text chunk) is reported before libpng sees it, so
+// nothing is allocated or skipped for it. Returns CLA_IMAGE_OK, CLA_IMAGE_MALFORMED (a chunk type that is not four
+// letters, a length beyond 2^31 - 1) or CLA_IMAGE_TRUNCATED, with the message set.
+static int check_png_chunks(const unsigned char *data, size_t size, cla_image *out) {
+    size_t position = 8;
+    while (position + 8 <= size) {
+        uint32_t length = (uint32_t)data[position] << 24 | (uint32_t)data[position + 1] << 16 |
+                          (uint32_t)data[position + 2] << 8 | (uint32_t)data[position + 3];
+        const unsigned char *type = data + position + 4;
+        int letters = 1;
+        for (int i = 0; i < 4; i++) {
+            unsigned char c = type[i];
+            if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z'))) letters = 0;
+        }
+        if (!letters || length > 0x7FFFFFFFu) {
+            snprintf(out->message, sizeof out->message, "PNG chunk at byte %zu has an invalid type or length", position);
+            return CLA_IMAGE_MALFORMED;
+        }
+        if ((size_t)length + 12 > size - position) {
+            snprintf(out->message, sizeof out->message,
+                     "PNG chunk %.4s at byte %zu declares %u bytes but only %zu remain (a truncated or hostile file)",
+                     (const char *)type, position, length, size - position - 8);
+            return CLA_IMAGE_TRUNCATED;
+        }
+        if (memcmp(type, "IEND", 4) == 0) return CLA_IMAGE_OK;
+        position += (size_t)length + 12;
+    }
+    return CLA_IMAGE_OK;  // no IEND: libpng reports what is missing
+}
+
 static int decode_png(const unsigned char *data, size_t size, size_t max_pixels, cla_image *out, int probe) {
     cla_png_source source = {data, size, 0, CLA_IMAGE_OK, out};
     png_structp png = png_create_read_struct(PNG_LIBPNG_VER_STRING, &source, cla_png_error, cla_png_warning);
@@ -239,17 +293,25 @@ static int decode_png(const unsigned char *data, size_t size, size_t max_pixels,
         return CLA_IMAGE_NO_MEMORY;
     }
     unsigned char *volatile pixels = NULL;
-    unsigned char *volatile staging = NULL;
     png_bytep *volatile rows = NULL;
     if (setjmp(png_jmpbuf(png))) {
         png_destroy_read_struct(&png, &info, NULL);
         free(pixels);
-        free(staging);
         free(rows);
         out->pixels = NULL;
         return source.status == CLA_IMAGE_OK ? CLA_IMAGE_MALFORMED : source.status;
     }
+    int chunks = check_png_chunks(data, size, out);
+    if (chunks != CLA_IMAGE_OK) {
+        png_destroy_read_struct(&png, &info, NULL);
+        return chunks;
+    }
     png_set_read_fn(png, &source, cla_png_read);
+    // Ancillary chunks (text, ICC profiles, ...) are held in memory while reading: cap them, so a tiny file whose
+    // chunk declares 2 GB is refused instead of allocated. Also cap the image size libpng itself accepts.
+    png_set_chunk_malloc_max(png, (png_alloc_size_t)8 << 20);
+    png_set_chunk_cache_max(png, 1000);
+    png_set_user_limits(png, 1000000, 1000000);
     png_read_info(png, info);
     png_uint_32 width = png_get_image_width(png, info), height = png_get_image_height(png, info);
     int color_type = png_get_color_type(png, info);
@@ -270,54 +332,42 @@ static int decode_png(const unsigned char *data, size_t size, size_t max_pixels,
                  (unsigned)width, (unsigned)height, max_pixels);
         return CLA_IMAGE_UNSUPPORTED;
     }
-    // Palette -> RGB, gray below 8 bits -> 8 bits, 16 bits -> 8 bits with rounding. Alpha (including a
-    // tRNS chunk) is dropped below, as PIL's convert("RGB") does.
+    // Deflate inflates at most about 1032:1, and a pixel is at least one bit: more pixels than that are a lie.
+    if (implausible(width, height, size, 1032 * 8)) {
+        png_destroy_read_struct(&png, &info, NULL);
+        snprintf(out->message, sizeof out->message,
+                 "header claims %ux%u pixels, more than %zu bytes of PNG data can hold (a corrupt or hostile file)",
+                 (unsigned)width, (unsigned)height, size);
+        return CLA_IMAGE_MALFORMED;
+    }
+    // Palette -> RGB, gray below 8 bits -> 8 bits, 16 bits -> 8 bits with rounding, gray -> RGB by replication,
+    // alpha (including a tRNS chunk) stripped, as PIL's convert("RGB") does: libpng delivers RGB rows straight
+    // into the result, so no second copy of the pixels is needed.
     png_set_expand(png);
     if (out->bit_depth == 16) png_set_scale_16(png);
+    png_set_gray_to_rgb(png);
+    png_set_strip_alpha(png);
     png_set_interlace_handling(png);
     png_read_update_info(png, info);
     int channels = png_get_channels(png, info);
     size_t row_bytes = png_get_rowbytes(png, info);
-    if (channels < 1 || channels > 4 || row_bytes != (size_t)width * (size_t)channels) {
+    if (channels != 3 || row_bytes != (size_t)width * 3) {
         png_destroy_read_struct(&png, &info, NULL);
         set_message(out, "unexpected PNG layout after conversion");
         return CLA_IMAGE_UNSUPPORTED;
     }
     pixels = malloc((size_t)width * height * 3 + 1);
-    if (channels != 3) staging = malloc(row_bytes * height + 1);
     rows = malloc(sizeof(png_bytep) * height + 1);
-    if (!pixels || (channels != 3 && !staging) || !rows) {
+    if (!pixels || !rows) {
         png_destroy_read_struct(&png, &info, NULL);
         free(pixels);
-        free(staging);
         free(rows);
         set_message(out, "out of memory");
         return CLA_IMAGE_NO_MEMORY;
     }
-    unsigned char *target = channels == 3 ? pixels : staging;
-    for (png_uint_32 y = 0; y < height; y++) rows[y] = target + (size_t)y * row_bytes;
+    for (png_uint_32 y = 0; y < height; y++) rows[y] = pixels + (size_t)y * row_bytes;
     png_read_image(png, rows);
     png_destroy_read_struct(&png, &info, NULL);
-    if (channels != 3) {
-        size_t count = (size_t)width * height;
-        const unsigned char *src = staging;
-        unsigned char *dst = pixels;
-        switch (channels) {
-        case 1:
-            for (size_t i = 0; i < count; i++, src += 1, dst += 3) dst[0] = dst[1] = dst[2] = src[0];
-            break;
-        case 2:
-            for (size_t i = 0; i < count; i++, src += 2, dst += 3) dst[0] = dst[1] = dst[2] = src[0];
-            break;
-        default:
-            for (size_t i = 0; i < count; i++, src += 4, dst += 3) {
-                dst[0] = src[0];
-                dst[1] = src[1];
-                dst[2] = src[2];
-            }
-        }
-    }
-    free(staging);
     free(rows);
     out->pixels = pixels;
     return CLA_IMAGE_OK;

@@ -14,8 +14,27 @@ public struct IDXFile: Sendable {
     ///   wrong magic number or rank, `.unsupported` for a non-byte element type, `.truncated` when the data
     ///   is shorter than the dimensions say and `.mismatch` when it is longer.
     public init(path: String, rank: Int) throws {
-        try self.init(bytes: try Gzip.readAll(path: path), file: path, rank: rank)
+        // The header first: a file that is not IDX (a gzip of zeros, say) is refused before its data is inflated,
+        // and the data is read only up to the size the dimensions declare (plus one byte to detect extra data).
+        let headerSize = 4 + 4 * max(rank, 0)
+        let header = try Gzip.readPrefix(path: path, count: headerSize)
+        let (_, total) = try Self.parseHeader(header, file: path, rank: rank, requireData: false)
+        guard total <= IDXFile.maximumDataSize else {
+            throw DataError(.unsupported, file: path, field: "dimensions",
+                            "the dimensions declare \(total) bytes, more than the limit of \(IDXFile.maximumDataSize)")
+        }
+        var bytes: [UInt8]
+        do { bytes = try Gzip.readAll(path: path, maximumSize: headerSize + total + 1) } catch let error as DataError where error.kind == .unsupported {
+            throw DataError(.mismatch, file: path, field: "data", "the dimensions need \(total) bytes of data but the file has more (extra bytes)")
+        }
+        let (shape, _) = try Self.parseHeader(bytes, file: path, rank: rank, requireData: true)
+        bytes.removeFirst(headerSize)  // in place: no second copy of the pixels
+        self.shape = shape
+        self.data = bytes
     }
+
+    /// The largest data size an IDX file may declare (4 GiB).
+    public static let maximumDataSize = 1 << 32
 
     /// Parses IDX content already in memory.
     /// - Parameters:
@@ -24,6 +43,15 @@ public struct IDXFile: Sendable {
     ///   - rank: The number of dimensions expected.
     /// - Throws: `DataError` as `init(path:rank:)`.
     public init(bytes: [UInt8], file: String, rank: Int) throws {
+        let (shape, _) = try Self.parseHeader(bytes, file: file, rank: rank, requireData: true)
+        let headerSize = 4 + 4 * rank
+        self.shape = shape
+        self.data = Array(bytes[headerSize...])
+    }
+
+    /// The dimensions and data size of an IDX header in `bytes`; with `requireData`, also checks that exactly that
+    /// much data follows.
+    static func parseHeader(_ bytes: [UInt8], file: String, rank: Int, requireData: Bool) throws -> (shape: [Int], total: Int) {
         guard bytes.count >= 4 else {
             throw DataError(.truncated, file: file, field: "magic", "file is shorter than the 4-byte magic number")
         }
@@ -56,6 +84,7 @@ public struct IDXFile: Sendable {
             }
             total = product
         }
+        guard requireData else { return (shape, total) }
         let available = bytes.count - headerSize
         guard available >= total else {
             throw DataError(.truncated, file: file, field: "data",
@@ -65,7 +94,6 @@ public struct IDXFile: Sendable {
             throw DataError(.mismatch, file: file, field: "data",
                             "dimensions \(shape) need \(total) bytes of data but the file has \(available) (extra bytes)")
         }
-        self.shape = shape
-        self.data = Array(bytes[headerSize...])
+        return (shape, total)
     }
 }

@@ -9,6 +9,9 @@ import Foundation
 public struct BPEVocabulary: Sendable {
     /// The number of merges open_clip reads: lines 1 ..< 48,895 of the file (`49152 - 256 - 2`).
     public static let mergeCount = 49152 - 256 - 2
+    /// The largest decompressed vocabulary accepted (16 MiB; CLIP's is 1.4 MB), so a decompression bomb is refused
+    /// before it is held in memory.
+    public static let maximumFileSize = 16 << 20
     /// The id of `<start_of_text>` (49406).
     public let startOfTextID: Int
     /// The id of `<end_of_text>` (49407).
@@ -33,7 +36,7 @@ public struct BPEVocabulary: Sendable {
                 .unreadable, file: path,
                 "CLIP BPE vocabulary not found (set LACLIP_BPE_VOCAB, or run scripts/fetch-clip-vocab.sh)")
         }
-        let data = try Gzip.readAll(path: path)
+        let data = try Gzip.readAll(path: path, maximumSize: Self.maximumFileSize)
         guard let text = String(validating: data, as: UTF8.self) else {
             throw DataError(.malformed, file: path, "CLIP BPE vocabulary is not valid UTF-8")
         }
@@ -90,6 +93,13 @@ public struct BPEVocabulary: Sendable {
                 throw DataError(
                     .malformed, file: path, line: rank + 2, field: "merge",
                     "merge \"\(pair.0) \(pair.1)\" uses a token that is not in the vocabulary")
+            }
+            // Both parts must be tokens defined before this line (bytes or earlier merges): a merge moved ahead of
+            // the merges that build its parts, or one that uses a special token, is a corrupt file.
+            guard Int(first) < tokenBytes.count, Int(second) < tokenBytes.count else {
+                throw DataError(
+                    .malformed, file: path, line: rank + 2, field: "merge",
+                    "merge \"\(pair.0) \(pair.1)\" uses a token that no earlier line defines")
             }
             merges.insert(first: first, second: second, rank: Int32(rank), merged: merged)
             tokenBytes.append(tokenBytes[Int(first)] + tokenBytes[Int(second)])
