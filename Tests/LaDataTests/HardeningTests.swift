@@ -60,6 +60,12 @@ private func scratchFolder() throws -> URL {
         let limited = expectDataError(.unsupported) { _ = try Gzip.readAll(path: bomb, maximumSize: 1 << 20) }
         #expect(limited?.message.contains("limit of 1048576 bytes") == true)
         #expect(try Gzip.readAll(path: bomb, maximumSize: 64 << 20).count == 64 << 20)
+        // Past 64 MiB, a thousandfold inflation is refused whatever the size limit (CSV, JSON lines, tar readers).
+        let big = folder.appendingPathComponent("zeros-big.gz").path
+        try Gzip.write([UInt8](repeating: 0, count: 1 << 20), to: big, repeats: 80)
+        let ratio = expectDataError(.unsupported) { _ = try Gzip.readAll(path: big) }
+        #expect(ratio?.message.contains("200:1") == true, "\(String(describing: ratio))")
+        #expect(expectDataError(.unsupported) { _ = try CSVParser().parse(path: big) } != nil)
         // The vocabulary reader's own limit (16 MiB) and the IDX reader's header check refuse it outright.
         let vocabulary = expectDataError(.unsupported) { _ = try BPETokenizer(vocabularyURL: URL(fileURLWithPath: bomb)) }
         #expect(vocabulary?.message.contains("limit") == true)

@@ -4,8 +4,9 @@ import Foundation
 /// Reading gzip-compressed (or plain) files through zlib.
 public enum Gzip {
     /// The largest decompressed size `readAll(path:)` accepts by default: 1 GiB, or `LACLIP_MAX_INFLATED_MB`
-    /// mebibytes when that variable is set. A small gzip of zeros can inflate a thousandfold (a "zip bomb");
-    /// the limit stops such a file with an error before it is held in memory.
+    /// mebibytes when that variable is set. A small gzip of zeros can inflate a thousandfold (a "zip bomb"):
+    /// besides this limit, any stream that passes 64 MiB at more than 200:1 is refused, so a 1 MB bomb stops at
+    /// 64 MiB with an error instead of being held in memory.
     public static let defaultMaximumSize: Int = {
         if let text = ProcessInfo.processInfo.environment["LACLIP_MAX_INFLATED_MB"], let megabytes = Int(text), megabytes > 0,
             megabytes < 1 << 40
@@ -54,6 +55,16 @@ public enum Gzip {
                 throw DataError(.malformed, file: path, "gzip stream is corrupt: \(message)")
             }
             if n == 0 { break }
+            // A decompression bomb shows as an inflation ratio no real data has (text and images stay below about
+            // 20:1; a gzip of zeros reaches 1000:1): past 64 MiB, more than 200 bytes per compressed byte is refused.
+            if result.count > 64 << 20 {
+                let compressed = max(Int(gzoffset(file)), 1)
+                guard result.count / compressed <= 200 else {
+                    throw DataError(
+                        .unsupported, file: path,
+                        "the content inflates more than 200:1 (\(result.count) bytes from \(compressed) compressed bytes): a decompression bomb")
+                }
+            }
             guard result.count + Int(n) <= maximumSize else {
                 throw DataError(
                     .unsupported, file: path,
