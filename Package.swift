@@ -4,6 +4,8 @@ import PackageDescription
 
 let package = Package(
     name: "LaCLIP",
+    // Linux is the target (Debian's OpenBLAS, libjpeg-turbo, libpng); Synchronization's Mutex and Atomic need macOS 15.
+    platforms: [.macOS(.v15)],
     products: [
         .library(name: "LaTensor", targets: ["LaTensor"]),
         .library(name: "LaNN", targets: ["LaNN"]),
@@ -36,9 +38,21 @@ let package = Package(
         // Layer 2: autodiff, modules, optimizers, checkpoints.
         .target(name: "LaNN", dependencies: ["LaTensor"]),
         // Layer 2 (beside LaNN): tokenizer, datasets, images, text augmentation.
-        .target(name: "LaData", dependencies: ["LaTensor", "CLaZlib", "CLaImageCodecs"]),
+        // Resources: CLIP's BPE vocabulary (MIT, OpenAI), LaCLIP's meta-pair bank (BSD-2-Clause), licences beside them,
+        // and the captions of the built-in Fashion-MNIST training data.
+        .target(
+            name: "LaData", dependencies: ["LaTensor", "CLaZlib", "CLaImageCodecs"],
+            resources: [
+                .copy("Resources/bpe_simple_vocab_16e6.txt.gz"), .copy("Resources/icl_meta_pairs.json"),
+                .copy("Resources/LICENSE-CLIP-vocabulary.txt"), .copy("Resources/LICENSE-LaCLIP-meta-pairs.txt"),
+                // The built-in training data's captions and their LLM rewrites (written for this package).
+                .copy("Resources/fashion-mnist"),
+            ]),
         // Layer 3: the CLIP model, losses, evaluation.
-        .target(name: "LaCLIP", dependencies: ["LaNN", "LaData"]),
+        // Resources: OpenAI CLIP's 80 ImageNet prompt templates (MIT), licence beside them.
+        .target(
+            name: "LaCLIP", dependencies: ["LaNN", "LaData"],
+            resources: [.copy("Resources/imagenet_templates.json"), .copy("Resources/LICENSE-CLIP-templates.txt")]),
 
         .executableTarget(name: "TensorTour", dependencies: ["LaTensor"], path: "Examples/TensorTour"),
         .executableTarget(

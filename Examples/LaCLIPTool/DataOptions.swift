@@ -25,8 +25,8 @@ struct DataOptions: ParsableArguments {
     var rewrites: [String] = []
     @Option(name: .customLong("max-rewrites"), help: "Use at most M rewrites per caption (default: all).")
     var maxRewrites: Int?
-    @Option(help: "The built-in data's caption folder (captions.txt, rewrite_*.txt).")
-    var captions = "Data/fashion-mnist"
+    @Option(help: "A caption folder for the built-in images (captions.txt, rewrite_*.txt; default: the bundled captions).")
+    var captions: String?
     @Option(name: .customLong("max-samples"), help: "Use only the first N samples.")
     var maxSamples: Int?
 
@@ -65,7 +65,8 @@ struct DataOptions: ParsableArguments {
         switch resolvedFormat {
         case .fashionMNIST, .auto:
             let images = try FashionMNIST(split: train ? .train : .test)
-            let texts = try FashionMNISTCaptions(directory: captions, maximumRewrites: maxRewrites ?? .max)
+            let texts = try captions.map { try FashionMNISTCaptions(directory: $0, maximumRewrites: maxRewrites ?? .max) }
+                ?? FashionMNISTCaptions.builtIn(maximumRewrites: maxRewrites ?? .max)
             source = try FashionMNISTSampleSource(
                 dataset: images, captions: texts.captionLists(for: images), size: imageSize, normalize: fashionNormalize,
                 flipProbability: flip ? 0.5 : 0, maximumShift: train ? shift : 0)

@@ -10,8 +10,8 @@ struct EvaluationOptions: ParsableArguments {
     var zeroShot: String?
     @Option(name: .customLong("zero-shot-classes"), help: "A file of class names, one per line, in label order (default: the benchmark's).")
     var zeroShotClasses: String?
-    @Option(name: .customLong("zero-shot-templates"), help: "Prompt templates (a JSON list of strings with {}).")
-    var zeroShotTemplates = "Data/imagenet_templates.json"
+    @Option(name: .customLong("zero-shot-templates"), help: "Prompt templates (a JSON list of strings with {}; default: OpenAI's 80 ImageNet templates).")
+    var zeroShotTemplates: String?
     @Option(name: .customLong("eval-images"), help: "Score only the first N benchmark images.")
     var evalImages: Int?
 
@@ -42,7 +42,7 @@ struct EvaluationOptions: ParsableArguments {
         var (set, classNames) = try Self.labeledImages(name, imageSize: imageSize)
         if let evalImages { set = try set.prefix(evalImages) }
         if let zeroShotClasses { classNames = try readLines(zeroShotClasses) }
-        let templates = try ZeroShot.loadTemplates(path: zeroShotTemplates)
+        let templates = try zeroShotTemplates.map { try ZeroShot.loadTemplates(path: $0) } ?? ZeroShot.imageNetTemplates()
         return try ZeroShotTask(images: set, classNames: classNames, templates: templates, singleTemplate: "a photo of a {}.", tokenizer: tokenizer)
     }
 }

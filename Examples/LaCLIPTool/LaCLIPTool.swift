@@ -34,8 +34,8 @@ struct Rewrite: AsyncParsableCommand {
     var output: String
     @Option(help: "Requests in flight.")
     var concurrency: Int = 2
-    @Option(name: .customLong("meta-pairs"), help: "The meta-pair bank JSON (icl_meta_pairs.json format).")
-    var metaPairs: String = "../shared/data/laclip/icl_meta_pairs.json"
+    @Option(name: .customLong("meta-pairs"), help: "A meta-pair bank JSON (icl_meta_pairs.json format; default: the paper's, bundled).")
+    var metaPairs: String?
     @Option(name: .customLong("coco-captions"), help: "Optional COCO captions TSV (.gz) to enlarge the COCO bank.")
     var cocoCaptions: String?
     @Option(help: "Seed for example selection and sampling.")
@@ -75,7 +75,7 @@ struct Rewrite: AsyncParsableCommand {
         let captionList = try lines(of: captions)
         guard !captionList.isEmpty else { throw ValidationError("\(captions): no captions to rewrite (the file is empty)") }
         let bankList = banks.split(separator: ",").compactMap { MetaBank(rawValue: String($0)) }
-        var metaBanks = try MetaPairBanks.load(contentsOf: URL(fileURLWithPath: metaPairs))
+        var metaBanks = try metaPairs.map { try MetaPairBanks.load(contentsOf: URL(fileURLWithPath: $0)) } ?? MetaPairBanks.loadDefault()
         if let cocoCaptions { metaBanks = try metaBanks.addingCOCOImages(fromTSV: cocoCaptions) }
         let tokenizer: BPETokenizer?
         do { tokenizer = try BPETokenizer.loadDefault() } catch {

@@ -1,5 +1,5 @@
 // The main job: trains a small CLIP on the built-in data (Fashion-MNIST images with alt-text-style captions and
-// their LLM rewrites, `Data/fashion-mnist`) as CLIP, LaCLIP (a random rewrite per sample per step), LaCLIP-MT (all
+// their LLM rewrites, bundled with LaData) as CLIP, LaCLIP (a random rewrite per sample per step), LaCLIP-MT (all
 // rewrites in every step) or with EDA, then prints a zero-shot table. Each run is `CLIPTrainer` + `ImageTextLoader`
 // + `TrainingSession`, the same pieces `laclip train` uses.
 //
@@ -21,10 +21,10 @@ struct TrainCLIP: ParsableCommand {
     @Option(help: "Warmup steps.") var warmup = 30
     @Option(help: "Comma-separated seeds: every mode is trained once per seed; the table shows mean ± standard deviation.")
     var seeds = "0"
-    @Option(help: "Folder with captions.txt and rewrite_*.txt.") var captions = "Data/fashion-mnist"
+    @Option(help: "Folder with captions.txt and rewrite_*.txt (default: the bundled built-in captions).") var captions: String?
     @Option(name: .customLong("max-rewrites"), help: "Use at most this many rewrite files (rewrite_1.txt ...); default: all.")
     var maxRewrites: Int?
-    @Option(help: "Zero-shot templates (JSON list).") var templates = "Data/imagenet_templates.json"
+    @Option(help: "Zero-shot templates (JSON list; default: OpenAI's 80 ImageNet templates).") var templates: String?
     @Option(name: .customLong("test-images"), help: "Test images used for evaluation (1 ... 10000).") var testImages = 10000
     @Option(name: .customLong("eval-every"), help: "Steps between zero-shot evaluations (for the curves).") var evalEvery = 50
     @Option(help: "Output folder: one sub-folder per run (metrics.jsonl) and curves.svg of all runs.") var output = "runs/TrainCLIP"
@@ -54,7 +54,8 @@ struct TrainCLIP: ParsableCommand {
         let model = CLIPConfiguration.mini28
         let normalize = Normalize(mean: [0.2860, 0.2860, 0.2860], std: [0.3530, 0.3530, 0.3530])  // Fashion-MNIST's statistics
         let train = try FashionMNIST(split: .train), test = try FashionMNIST(split: .test)
-        let texts = try FashionMNISTCaptions(directory: captions, maximumRewrites: maxRewrites ?? .max)
+        let texts = try captions.map { try FashionMNISTCaptions(directory: $0, maximumRewrites: maxRewrites ?? .max) }
+            ?? FashionMNISTCaptions.builtIn(maximumRewrites: maxRewrites ?? .max)
         let source = try FashionMNISTSampleSource(
             dataset: train, captions: texts.captionLists(for: train), size: model.vision.imageSize, normalize: normalize, maximumShift: 2)
         let tokenizer = try BPETokenizer.loadDefault()
@@ -62,11 +63,12 @@ struct TrainCLIP: ParsableCommand {
             dataset: test, captions: FashionMNISTSampleSource.classCaptions(test, templates: ["{}"]), size: model.vision.imageSize, normalize: normalize)
         let zeroShot = try ZeroShotTask(
             images: try LabeledImageSet(source: testSource, labels: test.labelArray()).prefix(testImages),
-            classNames: FashionMNISTCaptions.promptClassNames, templates: try ZeroShot.loadTemplates(path: templates),
+            classNames: FashionMNISTCaptions.promptClassNames,
+            templates: try templates.map { try ZeroShot.loadTemplates(path: $0) } ?? ZeroShot.imageNetTemplates(),
             singleTemplate: "a photo of a {}.", tokenizer: tokenizer)
         var requested = modes.split(separator: ",").compactMap { Mode(rawValue: String($0)) }
         if texts.rewriteCount == 0 && requested.contains(where: { $0 == .laclip || $0 == .laclipMT }) {
-            print("no rewrite_*.txt in \(captions): running EDA instead of LaCLIP / LaCLIP-MT")
+            print("no rewrite_*.txt in \(captions ?? "the built-in captions"): running EDA instead of LaCLIP / LaCLIP-MT")
             requested = requested.map { $0 == .laclip || $0 == .laclipMT ? .eda : $0 }.reduce(into: []) { if !$0.contains($1) { $0.append($1) } }
         }
         print("training data: \(train.count) images, \(texts.captions.count) captions, \(texts.rewriteCount) rewrites each; "

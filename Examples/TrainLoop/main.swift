@@ -13,7 +13,7 @@ let steps = 150, batchSize = 128, seed: UInt64 = 0
 // 1. Data: Fashion-MNIST images with captions (original first, then rewrites), shifted by up to 2 px.
 let normalize = Normalize(mean: [0.286, 0.286, 0.286], std: [0.353, 0.353, 0.353])
 let images = try FashionMNIST(split: .train)
-let captions = try FashionMNISTCaptions(directory: "Data/fashion-mnist")
+let captions = try FashionMNISTCaptions.builtIn()  // bundled with the package
 let source = try FashionMNISTSampleSource(dataset: images, captions: captions.captionLists(for: images), size: 28, normalize: normalize, maximumShift: 2)
 let text: TextSelection = mode == "laclip-mt" ? .multiText(try MultiTextSampler(rewriteCount: captions.rewriteCount))
     : mode == "laclip" ? .laclip(try LaCLIPTextSampler(rewriteCount: captions.rewriteCount, seed: seed)) : .original

@@ -27,10 +27,7 @@ private func loaderSharedData(_ relative: String) -> String? {
 
 private enum LoaderFixture {
     static let tokenizer: Result<BPETokenizer, any Error> = Result {
-        let candidates = [
-            loaderRepositoryRoot.appendingPathComponent("../shared/data/clip/bpe_simple_vocab_16e6.txt.gz").standardizedFileURL,
-            BPETokenizer.defaultVocabularyLocations.last!,
-        ]
+        let candidates = [BPETokenizer.bundledVocabularyURL].compactMap { $0 }
         guard let url = candidates.first(where: { FileManager.default.fileExists(atPath: $0.path) }) else {
             throw DataError(.unreadable, file: BPETokenizer.vocabularyFileName, "CLIP vocabulary not found")
         }

@@ -11,12 +11,8 @@ import Testing
 private let testsFolder = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
 private let repositoryRoot = testsFolder.deletingLastPathComponent().deletingLastPathComponent()
 
-/// Where the tests look for the vocabulary: the shared data folder beside the repository, then the cache folder
-/// that scripts/fetch-clip-vocab.sh fills.
-private let vocabularyCandidates: [URL] = [
-    repositoryRoot.appendingPathComponent("../shared/data/clip/bpe_simple_vocab_16e6.txt.gz").standardizedFileURL,
-    BPETokenizer.defaultVocabularyLocations.last!,
-]
+/// The vocabulary the tests use: the one bundled with LaData (`BPETokenizer.loadDefault()` reads the same file).
+private let vocabularyCandidates: [URL] = [BPETokenizer.bundledVocabularyURL].compactMap { $0 }
 
 private enum TokenizerFixture {
     /// The tokenizer, loaded once for all tests (or the reason it could not be).
@@ -25,7 +21,7 @@ private enum TokenizerFixture {
             throw DataError(
                 .unreadable, file: "bpe_simple_vocab_16e6.txt.gz",
                 "CLIP BPE vocabulary not found at " + vocabularyCandidates.map(\.path).joined(separator: " or ")
-                    + "; run scripts/fetch-clip-vocab.sh to extract it from the open-clip-torch wheel")
+                    + " (the LaData resource bundle is missing)")
         }
         return try BPETokenizer(vocabularyURL: url)
     }

@@ -118,8 +118,15 @@ public struct ZeroShotClassifier: Sendable {
 
 /// Zero-shot accuracy and template loading.
 public enum ZeroShot {
-    /// The default location of the 80 OpenAI ImageNet templates relative to the repository root in CI.
-    public static let defaultTemplatePath = "../shared/data/clip/imagenet_templates.json"
+    /// OpenAI CLIP's 80 ImageNet prompt templates, bundled with the package (a resource of LaCLIP, MIT licence in
+    /// `LICENSE-CLIP-templates.txt` beside it).
+    /// - Throws: `EvaluationError` when the resource is missing (a broken installation) or unreadable.
+    public static func imageNetTemplates() throws(EvaluationError) -> [String] {
+        guard let url = Bundle.module.url(forResource: "imagenet_templates", withExtension: "json") else {
+            throw .unreadableTemplateFile(path: "imagenet_templates.json", reason: "the templates bundled with LaCLIP are missing")
+        }
+        return try loadTemplates(path: url.path)
+    }
 
     /// Top-1 and top-5 accuracy of a zero-shot classifier on image features.
     ///
@@ -154,7 +161,7 @@ public enum ZeroShot {
 
     /// Reads zero-shot templates from a JSON file holding a list of strings, each with a `{}` placeholder
     /// (such as the 80 OpenAI ImageNet templates).
-    /// - Parameter path: The JSON file (e.g. `defaultTemplatePath`, relative to the working directory).
+    /// - Parameter path: The JSON file (a list of strings with `{}`, as `imageNetTemplates()` reads).
     /// - Throws: `EvaluationError.unreadableTemplateFile` when the file cannot be read,
     ///   `.malformedTemplateFile` when it is not a non-empty JSON list of strings, and
     ///   `.templateWithoutPlaceholder` when a template has no `{}`.

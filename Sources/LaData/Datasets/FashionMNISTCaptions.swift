@@ -1,7 +1,7 @@
 import Foundation
 
-/// Captions for Fashion-MNIST images in LaCLIP's layout (the package's built-in training data,
-/// `Data/fashion-mnist/`): `captions.txt` with the same number of captions for each of the 10 classes (class
+/// Captions for Fashion-MNIST images in LaCLIP's layout (the package's built-in training data, bundled as a
+/// resource: `FashionMNISTCaptions.builtIn()`): `captions.txt` with the same number of captions for each of the 10 classes (class
 /// `c` owns lines `c·K ..< (c+1)·K`), and optionally `rewrite_1.txt … rewrite_M.txt`, line `k` rewriting caption `k`.
 /// Image `i` of class `c` gets caption `c·K + (i mod K)` and that caption's rewrites.
 public struct FashionMNISTCaptions: Sendable {
@@ -15,6 +15,20 @@ public struct FashionMNISTCaptions: Sendable {
     public static let promptClassNames = [
         "t-shirt", "trouser", "pullover", "dress", "coat", "sandal", "shirt", "sneaker", "bag", "ankle boot",
     ]
+
+    /// The folder of the built-in captions bundled with the package (`captions.txt`, `rewrite_1.txt` …, their
+    /// provenance in `README.md` and `rewrites.jsonl`), or nil when the resource bundle is missing.
+    public static var builtInDirectory: URL? { Bundle.module.url(forResource: "fashion-mnist", withExtension: nil) }
+
+    /// The built-in captions bundled with the package.
+    /// - Parameter maximumRewrites: Use at most this many rewrite files.
+    /// - Throws: `DataError` when the resource is missing or malformed.
+    public static func builtIn(maximumRewrites: Int = .max) throws -> FashionMNISTCaptions {
+        guard let directory = builtInDirectory else {
+            throw DataError(.unreadable, file: "fashion-mnist", "the built-in captions bundled with LaData are missing (a broken installation)")
+        }
+        return try FashionMNISTCaptions(directory: directory.path, maximumRewrites: maximumRewrites)
+    }
 
     /// Reads `captions.txt` and up to `maximumRewrites` rewrite files from `directory`.
     /// - Parameters:

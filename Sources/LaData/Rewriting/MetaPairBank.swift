@@ -62,6 +62,19 @@ public struct MetaPairBanks: Sendable, Equatable {
         bank == .coco ? cocoImages.count : pairs[bank]?.count ?? 0
     }
 
+    /// The paper's meta-pair bank bundled with the package (LaCLIP's `icl_meta_pairs.json`, BSD-2-Clause licence in
+    /// `LICENSE-LaCLIP-meta-pairs.txt` beside it), or nil when the resource bundle is missing.
+    public static var bundledURL: URL? { Bundle.module.url(forResource: "icl_meta_pairs", withExtension: "json") }
+
+    /// Loads the bundled bank (the one the paper's rewrites used).
+    /// - Throws: `DataError` when the resource is missing or unreadable.
+    public static func loadDefault() throws -> MetaPairBanks {
+        guard let url = bundledURL else {
+            throw DataError(.unreadable, file: "icl_meta_pairs.json", "the meta-pair bank bundled with LaData is missing (a broken installation)")
+        }
+        return try load(contentsOf: url)
+    }
+
     /// Loads the banks from a JSON file in the documented format.
     /// - Parameter url: The JSON file.
     /// - Throws: `DataError` naming the file and field on a missing file, bad JSON or unequal list lengths.

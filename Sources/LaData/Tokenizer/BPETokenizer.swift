@@ -44,39 +44,27 @@ public final class BPETokenizer: Sendable {
         workers = (0..<max(2, Threading.threadCount)).map { _ in Worker() }
     }
 
-    /// The places `loadDefault()` looks, in order, after the environment variable: `../shared/data/clip/` and
-    /// `shared/data/clip/` from the current directory, then the cache folder that `scripts/fetch-clip-vocab.sh`
-    /// fills (`$XDG_CACHE_HOME/laclip/`, by default `~/.cache/laclip/`).
-    public static var defaultVocabularyLocations: [URL] {
-        let cwd = URL(fileURLWithPath: FileManager.default.currentDirectoryPath)
-        let environment = ProcessInfo.processInfo.environment
-        let cacheHome =
-            environment["XDG_CACHE_HOME"].map { URL(fileURLWithPath: $0) }
-            ?? FileManager.default.homeDirectoryForCurrentUser.appendingPathComponent(".cache")
-        return [
-            cwd.appendingPathComponent("../shared/data/clip/\(vocabularyFileName)").standardizedFileURL,
-            cwd.appendingPathComponent("shared/data/clip/\(vocabularyFileName)").standardizedFileURL,
-            cacheHome.appendingPathComponent("laclip/\(vocabularyFileName)"),
-        ]
+    /// The CLIP vocabulary bundled with the package (a resource of LaData, MIT licence in
+    /// `LICENSE-CLIP-vocabulary.txt` beside it), or nil when the resource bundle is missing.
+    public static var bundledVocabularyURL: URL? {
+        Bundle.module.url(forResource: "bpe_simple_vocab_16e6.txt", withExtension: "gz")
     }
 
-    /// Loads the tokenizer from `$LACLIP_BPE_VOCAB` if set, else from the first of
-    /// `defaultVocabularyLocations` that exists.
+    /// Loads the tokenizer from `$LACLIP_BPE_VOCAB` if set, else from the vocabulary bundled with the package — in
+    /// any program that depends on LaData, from any working directory.
     /// - Returns: The tokenizer.
-    /// - Throws: `DataError` naming every place looked at when none holds the file, or when the file is corrupt.
+    /// - Throws: `DataError` when the file named by the variable is missing or corrupt (or, in a broken
+    ///   installation, when the bundled resource is missing).
     public static func loadDefault() throws -> BPETokenizer {
         if let path = ProcessInfo.processInfo.environment[vocabularyEnvironmentVariable], !path.isEmpty {
             return try BPETokenizer(vocabularyURL: URL(fileURLWithPath: path))
         }
-        let locations = defaultVocabularyLocations
-        for url in locations where FileManager.default.fileExists(atPath: url.path) {
-            return try BPETokenizer(vocabularyURL: url)
+        guard let url = bundledVocabularyURL else {
+            throw DataError(
+                .unreadable, file: vocabularyFileName,
+                "the CLIP BPE vocabulary bundled with LaData is missing (a broken installation); set \(vocabularyEnvironmentVariable)")
         }
-        throw DataError(
-            .unreadable, file: vocabularyFileName,
-            "CLIP BPE vocabulary not found: \(vocabularyEnvironmentVariable) is not set and none of "
-                + locations.map(\.path).joined(separator: ", ")
-                + " exists (run scripts/fetch-clip-vocab.sh to extract it from the open-clip-torch wheel)")
+        return try BPETokenizer(vocabularyURL: url)
     }
 
     // MARK: Encoding

@@ -34,7 +34,7 @@ public struct BPEVocabulary: Sendable {
         guard FileManager.default.fileExists(atPath: path) else {
             throw DataError(
                 .unreadable, file: path,
-                "CLIP BPE vocabulary not found (set LACLIP_BPE_VOCAB, or run scripts/fetch-clip-vocab.sh)")
+                "CLIP BPE vocabulary not found")
         }
         let data = try Gzip.readAll(path: path, maximumSize: Self.maximumFileSize)
         guard let text = String(validating: data, as: UTF8.self) else {
