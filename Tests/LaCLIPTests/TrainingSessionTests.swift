@@ -130,6 +130,8 @@ import Testing
         #expect(svg.hasPrefix("<svg") && svg.hasSuffix("</svg>\n"))
         #expect(svg.components(separatedBy: "<polyline").count - 1 == 2)  // the loss curves; one eval point each is a circle
         #expect(svg.components(separatedBy: "<circle").count - 1 == 2)
+        #expect(svg.components(separatedBy: ">clip</text>").count - 1 == 1)  // one legend for all panels
+        #expect(TrainingPlot.ticks(0.457, 0.762) == [0.5, 0.6, 0.7] && TrainingPlot.ticks(1, 200) == [50, 100, 150, 200])
         #expect(svg.contains("laclip &lt;M=4&gt;") && svg.contains("zeroshot_top1") && svg.contains("training loss"))
     }
 }

@@ -70,12 +70,15 @@ public struct TrainingPlot: Sendable {
 
     static let colors = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#7f7f7f", "#bcbd22"]
 
-    /// The SVG document.
+    /// The SVG document: the panels side by side, one legend for all of them underneath (the runs have the same
+    /// colour in every panel).
     public func svg() -> String {
         let panelWidth = 420.0, panelHeight = 300.0
         let left = 60.0, right = 15.0, top = 30.0, bottom = 45.0
-        let legendHeight = 20.0 * Double(panels.map(\.series.count).max() ?? 0) + 10
+        let names = panels.flatMap { $0.series.map(\.name) }.reduce(into: [String]()) { if !$0.contains($1) { $0.append($1) } }
         let width = panelWidth * Double(Swift.max(panels.count, 1))
+        let columns = Swift.max(1, Int(width / 200))
+        let legendHeight = 20.0 * Double((names.count + columns - 1) / columns) + 10
         let height = panelHeight + legendHeight
         var out = """
             <svg xmlns="http://www.w3.org/2000/svg" width="\(Int(width))" height="\(Int(height))" \
@@ -83,6 +86,7 @@ public struct TrainingPlot: Sendable {
             <rect width="100%" height="100%" fill="white"/>
 
             """
+        func color(_ name: String) -> String { Self.colors[(names.firstIndex(of: name) ?? 0) % Self.colors.count] }
         for (index, panel) in panels.enumerated() {
             let x0 = Double(index) * panelWidth + left, y0 = top
             let w = panelWidth - left - right, h = panelHeight - top - bottom
@@ -98,29 +102,47 @@ public struct TrainingPlot: Sendable {
             func py(_ y: Double) -> Double { y0 + h - (y - yMin) / (yMax - yMin) * h }
             out += "<text x=\"\(f(x0 + w / 2))\" y=\"18\" text-anchor=\"middle\" font-size=\"13\">\(escape(panel.title))</text>\n"
             out += "<rect x=\"\(f(x0))\" y=\"\(f(y0))\" width=\"\(f(w))\" height=\"\(f(h))\" fill=\"none\" stroke=\"#444\"/>\n"
-            for tick in 0...4 {
-                let yv = yMin + (yMax - yMin) * Double(tick) / 4, xv = xMin + (xMax - xMin) * Double(tick) / 4
+            for yv in Self.ticks(yMin, yMax) {
                 out += "<line x1=\"\(f(x0))\" y1=\"\(f(py(yv)))\" x2=\"\(f(x0 + w))\" y2=\"\(f(py(yv)))\" stroke=\"#ddd\"/>\n"
                 out += "<text x=\"\(f(x0 - 5))\" y=\"\(f(py(yv) + 4))\" text-anchor=\"end\">\(label(yv))</text>\n"
+            }
+            for xv in Self.ticks(xMin, xMax) {
                 out += "<text x=\"\(f(px(xv)))\" y=\"\(f(y0 + h + 15))\" text-anchor=\"middle\">\(label(xv))</text>\n"
             }
             out += "<text x=\"\(f(x0 + w / 2))\" y=\"\(f(y0 + h + 32))\" text-anchor=\"middle\">\(escape(panel.xLabel))</text>\n"
-            for (s, series) in panel.series.enumerated() {
-                let color = Self.colors[s % Self.colors.count]
+            for series in panel.series {
                 let valid = series.points.filter { $0.x.isFinite && $0.y.isFinite }
                 if valid.count == 1 {
-                    out += "<circle cx=\"\(f(px(valid[0].x)))\" cy=\"\(f(py(valid[0].y)))\" r=\"3\" fill=\"\(color)\"/>\n"
+                    out += "<circle cx=\"\(f(px(valid[0].x)))\" cy=\"\(f(py(valid[0].y)))\" r=\"3\" fill=\"\(color(series.name))\"/>\n"
                 } else if !valid.isEmpty {
                     let path = valid.map { "\(f(px($0.x))),\(f(py($0.y)))" }.joined(separator: " ")
-                    out += "<polyline fill=\"none\" stroke=\"\(color)\" stroke-width=\"1.5\" points=\"\(path)\"/>\n"
+                    out += "<polyline fill=\"none\" stroke=\"\(color(series.name))\" stroke-width=\"1.5\" points=\"\(path)\"/>\n"
                 }
-                let ly = panelHeight + 10 + 20 * Double(s)
-                out += "<line x1=\"\(f(x0))\" y1=\"\(f(ly))\" x2=\"\(f(x0 + 20))\" y2=\"\(f(ly))\" stroke=\"\(color)\" stroke-width=\"3\"/>\n"
-                out += "<text x=\"\(f(x0 + 26))\" y=\"\(f(ly + 4))\">\(escape(series.name))</text>\n"
             }
+        }
+        for (i, name) in names.enumerated() {
+            let lx = left + Double(i % columns) * 200, ly = panelHeight + 10 + 20 * Double(i / columns)
+            out += "<line x1=\"\(f(lx))\" y1=\"\(f(ly))\" x2=\"\(f(lx + 20))\" y2=\"\(f(ly))\" stroke=\"\(color(name))\" stroke-width=\"3\"/>\n"
+            out += "<text x=\"\(f(lx + 26))\" y=\"\(f(ly + 4))\">\(escape(name))</text>\n"
         }
         out += "</svg>\n"
         return out
+    }
+
+    /// Round tick values (1, 2 or 5 × 10ⁿ apart, about 5 of them) within `low ... high`.
+    static func ticks(_ low: Double, _ high: Double) -> [Double] {
+        let span = high - low
+        guard span > 0, span.isFinite else { return [low] }
+        let raw = span / 5
+        let magnitude = Foundation.pow(10, (Foundation.log10(raw)).rounded(.down))
+        let step = [1.0, 2, 5, 10].map { $0 * magnitude }.first { $0 >= raw } ?? 10 * magnitude
+        var values: [Double] = []
+        var value = (low / step).rounded(.up) * step
+        while value <= high + step * 1e-9 && values.count < 20 {
+            values.append(Swift.abs(value) < step * 1e-9 ? 0 : value)
+            value += step
+        }
+        return values
     }
 
     /// Writes the SVG atomically.
@@ -134,8 +156,9 @@ public struct TrainingPlot: Sendable {
 
     private func label(_ value: Double) -> String {
         let magnitude = Swift.abs(value)
-        if magnitude >= 1000 || (magnitude < 0.01 && magnitude > 0) { return String(format: "%.2g", value) }
-        return magnitude >= 10 ? String(format: "%.0f", value) : String(format: "%.3g", value)
+        if magnitude >= 100_000 || (magnitude < 0.001 && magnitude > 0) { return String(format: "%.1e", value) }
+        if value == value.rounded() { return String(format: "%.0f", value) }
+        return String(format: "%g", (value * 1e6).rounded() / 1e6)
     }
 
     private func escape(_ text: String) -> String {
