@@ -42,6 +42,11 @@ let package = Package(
         // and the captions of the built-in Fashion-MNIST training data.
         .target(
             name: "LaData", dependencies: ["LaTensor", "CLaZlib", "CLaImageCodecs"],
+            // The generators of Tokenizer/Generated/*.swift live beside them.
+            exclude: [
+                "Tokenizer/Generated/README.md", "Tokenizer/Generated/regenerate.sh", "Tokenizer/Generated/make-tokenizer-tables.py",
+                "Tokenizer/Generated/make-ftfy-tables.py",
+            ],
             resources: [
                 .copy("Resources/bpe_simple_vocab_16e6.txt.gz"), .copy("Resources/icl_meta_pairs.json"),
                 .copy("Resources/LICENSE-CLIP-vocabulary.txt"), .copy("Resources/LICENSE-LaCLIP-meta-pairs.txt"),

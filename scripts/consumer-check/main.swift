@@ -37,3 +37,30 @@ guard progress.step == 2, restored.model.stateDict()["text_projection"]!.scalars
     fatalError("the checkpoint did not restore the trained parameters")
 }
 print("checkpoint written and restored at step \(progress.step): consumer check passed")
+
+
+/// The README's usage example, compiled here so that it stays true (not run: it trains for a while).
+func readmeExample() throws {
+
+    // LaTensor: tensors, views, BLAS.
+    var generator = RandomGenerator(seed: 0)
+    let x = Tensor<Float>.randn([64, 192], generator: &generator)
+    let w = Tensor<Float>.randn([768, 192], generator: &generator)
+    let y = x.matmul(w.transposed()).gelu()          // the transpose reaches BLAS as a flag, no copy
+
+    // LaData: the tokenizer (vocabulary bundled) and a loader with LaCLIP's caption sampling.
+    let tokenizer = try BPETokenizer.loadDefault()
+    let images = try FashionMNIST(split: .train), captions = try FashionMNISTCaptions.builtIn()
+    let source = try FashionMNISTSampleSource(dataset: images, captions: captions.captionLists(for: images), size: 28)
+    let loader = try ImageTextLoader(source: source, tokenizer: tokenizer,
+                                     text: .laclip(try LaCLIPTextSampler(rewriteCount: captions.rewriteCount, seed: 0)),
+                                     configuration: LoaderConfiguration(batchSize: 128, contextLength: 24))
+
+    // LaCLIP (+ LaNN): a trainer, one step per batch, a checkpoint.
+    let trainer = try CLIPTrainer(model: CLIP(configuration: .mini28), configuration: TrainerConfiguration(learningRate: 1e-3, totalSteps: 200))
+    let batches = try loader.makeIterator(epoch: 0)
+    while let batch = try batches.next(), trainer.completedSteps < 200 {
+        print(try trainer.step(batch).loss)             // StepMetrics: loss, accuracies, lr, scale, gradient norm, images/s
+    }
+    try OpenCLIPInterop.export(trainer.model, name: "mini", to: URL(fileURLWithPath: "export"))  // open_clip loads it
+}

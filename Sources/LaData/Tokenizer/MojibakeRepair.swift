@@ -6,7 +6,7 @@
 ///
 /// Each step is taken only when ftfy's badness heuristic (`is_bad`: the big `BADNESS_RE` of `ftfy.badness`) finds
 /// something that looks like mojibake; the heuristic is a hand-written matcher below, over character classes that
-/// scripts/make-ftfy-tables.py reads from ftfy into `MojibakeTables`. Text whose scalars are all ASCII returns at
+/// Tokenizer/Generated/make-ftfy-tables.py reads from ftfy into `MojibakeTables`. Text whose scalars are all ASCII returns at
 /// once. The functions work on arrays of Unicode scalar values, like `TextCleaning`.
 enum MojibakeRepair {
     /// ftfy's `fix_encoding`: `_fix_encoding_one_step_and_explain` repeated until the text stops changing.
