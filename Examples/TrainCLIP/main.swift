@@ -15,7 +15,12 @@ enum Mode: String, CaseIterable { case clip, laclip, laclipMT = "laclip-mt", eda
 struct TrainCLIP: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Train CLIP / LaCLIP / LaCLIP-MT on the built-in data and evaluate zero-shot.")
     @Option(help: "Comma-separated modes: clip, laclip, laclip-mt, eda, mask.") var modes = "clip,laclip"
-    @Option(help: "Training steps per run.") var steps = 200
+    @Option(help: "Training steps per run (or --epochs).") var steps: Int?
+    @Option(help: "Epochs per run over the training images (instead of --steps).") var epochs: Int?
+    @Option(name: .customLong("train-images"), help: "Train on a fixed balanced subset: the first N/10 images of every class (default: all 60000).")
+    var trainImages: Int?
+    @Flag(name: .customLong("probe"), help: "Also score a linear probe (5000 training images) and 5-way 5-shot episodes on the test features.")
+    var probe = false
     @Option(name: .customLong("batch-size")) var batchSize = 128
     @Option(name: .customLong("learning-rate")) var learningRate: Double = 1e-3
     @Option(help: "Warmup steps.") var warmup = 30
@@ -33,9 +38,16 @@ struct TrainCLIP: ParsableCommand {
         for mode in modes.split(separator: ",", omittingEmptySubsequences: false) where Mode(rawValue: String(mode)) == nil {
             throw ValidationError("unknown mode '\(mode)'; use \(Mode.allCases.map(\.rawValue).joined(separator: ", "))")
         }
-        guard steps > 0, (2...16384).contains(batchSize), warmup >= 0, evalEvery >= 0 else {
-            throw ValidationError("need --steps > 0, --batch-size in 2...16384, --warmup >= 0, --eval-every >= 0")
+        guard (2...16384).contains(batchSize), warmup >= 0, evalEvery >= 0 else {
+            throw ValidationError("need --batch-size in 2...16384, --warmup >= 0, --eval-every >= 0")
         }
+        if let steps, steps < 1 { throw ValidationError("--steps must be >= 1, got \(steps)") }
+        if let epochs, epochs < 1 { throw ValidationError("--epochs must be >= 1, got \(epochs)") }
+        if steps != nil && epochs != nil { throw ValidationError("give --steps or --epochs, not both") }
+        if let trainImages, !(10...60000).contains(trainImages) || trainImages % 10 != 0 {
+            throw ValidationError("--train-images must be a multiple of 10 in 10...60000, got \(trainImages)")
+        }
+        if let trainImages, trainImages < batchSize { throw ValidationError("--train-images \(trainImages) is smaller than --batch-size \(batchSize)") }
         guard learningRate.isFinite, learningRate >= 0 else { throw ValidationError("--learning-rate must be finite and >= 0, got \(learningRate)") }
         guard (1...10000).contains(testImages) else { throw ValidationError("--test-images must be in 1...10000, got \(testImages)") }
         if let maxRewrites, maxRewrites < 0 { throw ValidationError("--max-rewrites must be >= 0") }
@@ -56,8 +68,13 @@ struct TrainCLIP: ParsableCommand {
         let train = try FashionMNIST(split: .train), test = try FashionMNIST(split: .test)
         let texts = try captions.map { try FashionMNISTCaptions(directory: $0, maximumRewrites: maxRewrites ?? .max) }
             ?? FashionMNISTCaptions.builtIn(maximumRewrites: maxRewrites ?? .max)
-        let source = try FashionMNISTSampleSource(
+        let everything = try FashionMNISTSampleSource(
             dataset: train, captions: texts.captionLists(for: train), size: model.vision.imageSize, normalize: normalize, maximumShift: 2)
+        let source: any LoaderSampleSource =
+            try trainImages.map { try SubsetSampleSource(base: everything, indices: train.balancedSubset(perClass: $0 / 10)) } ?? everything
+        let stepsPerEpoch = source.count / batchSize
+        let totalSteps = steps ?? (epochs ?? 0) * stepsPerEpoch
+        let runSteps = totalSteps > 0 ? totalSteps : 200
         let tokenizer = try BPETokenizer.loadDefault()
         let testSource = try FashionMNISTSampleSource(
             dataset: test, captions: FashionMNISTSampleSource.classCaptions(test, templates: ["{}"]), size: model.vision.imageSize, normalize: normalize)
@@ -71,7 +88,7 @@ struct TrainCLIP: ParsableCommand {
             print("no rewrite_*.txt in \(captions ?? "the built-in captions"): running EDA instead of LaCLIP / LaCLIP-MT")
             requested = requested.map { $0 == .laclip || $0 == .laclipMT ? .eda : $0 }.reduce(into: []) { if !$0.contains($1) { $0.append($1) } }
         }
-        print("training data: \(train.count) images, \(texts.captions.count) captions, \(texts.rewriteCount) rewrites each; "
+        print("training data: \(source.count) images (\(String(format: "%.1f", Double(runSteps) / Double(stepsPerEpoch))) epochs of \(stepsPerEpoch) steps), \(texts.captions.count) captions, \(texts.rewriteCount) rewrites each; "
             + "\(Threading.threadCount) threads, OpenBLAS core \(BLAS.coreName)")
         let seedValues = try seedList()
         var results: [(mode: Mode, scores: [[String: Double]])] = []
@@ -92,7 +109,7 @@ struct TrainCLIP: ParsableCommand {
                     configuration: LoaderConfiguration(batchSize: batchSize, seed: seed, workers: 2, contextLength: model.text.contextLength))
                 let trainer = try CLIPTrainer(
                     model: CLIP(configuration: model, seed: seed),
-                    configuration: TrainerConfiguration(learningRate: learningRate, weightDecay: 0.1, warmupSteps: warmup, totalSteps: steps))
+                    configuration: TrainerConfiguration(learningRate: learningRate, weightDecay: 0.1, warmupSteps: warmup, totalSteps: runSteps))
                 let name = "\(mode.rawValue)-seed\(seed)"
                 let session = try TrainingSession(
                     trainer: trainer, loader: loader, outputDirectory: URL(fileURLWithPath: output).appendingPathComponent(name),
@@ -103,30 +120,66 @@ struct TrainCLIP: ParsableCommand {
                 session.observer = progress
                 print("\n== \(name): \(trainer.model.parameterCount) parameters")
                 if case .interrupted = try session.run() { throw ExitCode(130) }
-                scores.append(session.history.evaluations.last!.scores)
+                var final = session.history.evaluations.last!.scores
+                if probe { final.merge(try probeScores(trainer.model, train: train, normalize: normalize, test: zeroShot.images)) { a, _ in a } }
+                scores.append(final)
                 curves.append((name, session.history))
                 try TrainingPlot.curves(of: curves).write(to: URL(fileURLWithPath: output).appendingPathComponent("curves.svg"))
             }
             results.append((mode, scores))
         }
-        let seedText = seedValues.count == 1 ? "seed \(seedValues[0])" : "seeds \(seeds), mean ± std"
-        print("\nzero-shot on \(zeroShot.images.labels.count) Fashion-MNIST test images (\(steps) steps, batch \(batchSize), \(seedText))")
-        print("mode        top-1 (80 templates)  top-5             top-1 (1 template)")
+        let seedText = seedValues.count == 1 ? "seed \(seedValues[0])" : "seeds \(seeds): mean ± std (± standard error)"
+        print("\nzero-shot on \(zeroShot.images.labels.count) Fashion-MNIST test images (\(runSteps) steps, batch \(batchSize), \(seedText))")
+        var columns = [("zeroshot_top1", "top-1 (80 templates)"), ("zeroshot_top5", "top-5"), ("zeroshot_top1_single", "top-1 (1 template)")]
+        if probe { columns += [("linear_probe", "linear probe"), ("few_shot_5way5shot", "5-way 5-shot")] }
+        let width = seedValues.count == 1 ? 22 : 30
+        print("mode        " + columns.map { $0.1.padding(toLength: width, withPad: " ", startingAt: 0) }.joined())
         for row in results {
-            let column = { (key: String) in Self.percent(row.scores.map { $0[key]! }) }
             print(row.mode.rawValue.padding(toLength: 12, withPad: " ", startingAt: 0)
-                + column("zeroshot_top1").padding(toLength: 22, withPad: " ", startingAt: 0)
-                + column("zeroshot_top5").padding(toLength: 18, withPad: " ", startingAt: 0) + column("zeroshot_top1_single"))
+                + columns.map { column in
+                    Self.percent(row.scores.map { $0[column.0] ?? .nan }).padding(toLength: width, withPad: " ", startingAt: 0)
+                }.joined())
+        }
+        // The paired difference to CLIP (same seeds): mean ± standard error of the per-seed differences.
+        if seedValues.count > 1, let clip = results.first(where: { $0.mode == .clip }) {
+            print("\npaired difference to CLIP, zero-shot top-1 (80 templates), mean ± standard error over \(seedValues.count) seeds:")
+            for row in results where row.mode != .clip {
+                let differences = zip(row.scores, clip.scores).map { $0["zeroshot_top1"]! - $1["zeroshot_top1"]! }
+                let (mean, deviation) = Self.meanAndDeviation(differences)
+                let error = deviation / Double(differences.count).squareRoot()
+                print(String(format: "  %@ - clip: %+.2f ± %.2f points (%.1f standard errors)", row.mode.rawValue, 100 * mean, 100 * error,
+                             error > 0 ? mean / error : 0))
+            }
         }
         print("curves: \(URL(fileURLWithPath: output).appendingPathComponent("curves.svg").path)")
     }
 
-    /// "73.10%" for one value, "73.10 ± 0.42%" (sample standard deviation) for several.
-    static func percent(_ values: [Double]) -> String {
+    /// Linear probe (L-BFGS logistic regression on 5000 training images' features) and 5-way 5-shot episodes on the
+    /// test features.
+    func probeScores(_ model: CLIP<Float>, train: FashionMNIST, normalize: Normalize, test: LabeledImageSet) throws -> [String: Double] {
+        let source = try FashionMNISTSampleSource(
+            dataset: train, captions: FashionMNISTSampleSource.classCaptions(train, templates: ["{}"]), size: model.configuration.vision.imageSize,
+            normalize: normalize)
+        let indices = train.balancedSubset(perClass: 500)
+        let trainSet = try LabeledImageSet(source: try SubsetSampleSource(base: source, indices: indices), labels: indices.map { train.label(at: $0) })
+        let testFeatures = try test.imageFeatures(model: model)
+        let probe = try LinearProbe.evaluate(
+            trainFeatures: try trainSet.imageFeatures(model: model), trainLabels: trainSet.labels, testFeatures: testFeatures, testLabels: test.labels)
+        let fewShot = try FewShot.evaluate(features: testFeatures, labels: test.labels)
+        return ["linear_probe": probe.testTop1, "few_shot_5way5shot": fewShot.meanAccuracy]
+    }
+
+    static func meanAndDeviation(_ values: [Double]) -> (Double, Double) {
         let mean = values.reduce(0, +) / Double(values.count)
+        guard values.count > 1 else { return (mean, 0) }
+        return (mean, (values.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(values.count - 1)).squareRoot())
+    }
+
+    /// "73.10%" for one value, "73.10 ± 0.42% (± 0.24)" (sample standard deviation, standard error) for several.
+    static func percent(_ values: [Double]) -> String {
+        let (mean, deviation) = meanAndDeviation(values)
         guard values.count > 1 else { return String(format: "%.2f%%", 100 * mean) }
-        let variance = values.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(values.count - 1)
-        return String(format: "%.2f ± %.2f%%", 100 * mean, 100 * variance.squareRoot())
+        return String(format: "%.2f ± %.2f%% (± %.2f)", 100 * mean, 100 * deviation, 100 * deviation / Double(values.count).squareRoot())
     }
 }
 

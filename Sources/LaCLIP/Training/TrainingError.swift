@@ -19,7 +19,7 @@ public enum TrainingError: Error, CustomStringConvertible, Equatable, Sendable {
         case .invalidConfiguration(let field, let message): return "training configuration: \(field): \(message)"
         case .nonFiniteLoss(let step, let loss, let norm):
             return "training diverged at step \(step): loss \(loss), gradient norm \(norm) (lower the learning rate, "
-                + "clip gradients, or skip such steps with the non-finite-loss policy 'skip')"
+                + "clip gradients, or skip such steps: laclip train --non-finite skip, NonFiniteLossPolicy.skip)"
         case .invalidBatch(let message): return "training batch: \(message)"
         case .checkpointMismatch(let file, let field, let message): return "\(file): \(field): \(message)"
         case .badCheckpoint(let file, let message): return "\(file): \(message)"

@@ -107,3 +107,67 @@ public struct PrefixSampleSource: LoaderSampleSource {
     /// - Parameter index: A sample.
     public func sampleName(at index: Int) -> String { base.sampleName(at: index) }
 }
+
+/// Chosen samples of another source, in the given order (e.g. a fixed, balanced subset of a data set).
+public struct SubsetSampleSource: LoaderSampleSource {
+    /// The full source.
+    public let base: any LoaderSampleSource
+    /// The base's index of each sample of the subset.
+    public let indices: [Int]
+
+    /// Keeps the samples `indices` of `base`.
+    /// - Parameters:
+    ///   - base: The full source.
+    ///   - indices: Indices into `base` (each in `0 ..< base.count`).
+    /// - Throws: `DataError(.unsupported)` for an index out of range.
+    public init(base: any LoaderSampleSource, indices: [Int]) throws {
+        if let bad = indices.first(where: { $0 < 0 || $0 >= base.count }) {
+            throw DataError(.unsupported, file: "subset", field: "indices", "index \(bad) is outside 0 ..< \(base.count)")
+        }
+        self.base = base
+        self.indices = indices
+    }
+
+    /// The number of chosen samples.
+    public var count: Int { indices.count }
+    /// The base's image shape.
+    public var imageShape: [Int] { base.imageShape }
+
+    /// The captions of subset sample `index`.
+    /// - Parameter index: A sample in `0 ..< count`.
+    public func captions(at index: Int) throws -> [String] {
+        try checkDatasetIndex(index, count: count, file: "subset of \(count) samples")
+        return try base.captions(at: indices[index])
+    }
+
+    /// Writes the image of subset sample `index`.
+    /// - Parameters:
+    ///   - index: A sample in `0 ..< count`.
+    ///   - generator: The sample's generator.
+    ///   - destination: Room for the image.
+    public func writeImage(at index: Int, generator: inout RandomGenerator, into destination: UnsafeMutablePointer<Float>) throws {
+        try checkDatasetIndex(index, count: count, file: "subset of \(count) samples")
+        try base.writeImage(at: indices[index], generator: &generator, into: destination)
+    }
+
+    /// The base's name for subset sample `index`.
+    /// - Parameter index: A sample.
+    public func sampleName(at index: Int) -> String { index >= 0 && index < count ? base.sampleName(at: indices[index]) : "sample \(index)" }
+}
+
+extension FashionMNIST {
+    /// The first `perClass` images of every class, in data-set order (a fixed, balanced subset).
+    /// - Parameter perClass: Images per class.
+    public func balancedSubset(perClass: Int) -> [Int] {
+        var taken = [Int](repeating: 0, count: FashionMNIST.classNames.count)
+        var result: [Int] = []
+        for i in 0..<count {
+            let label = self.label(at: i)
+            if taken[label] < perClass {
+                taken[label] += 1
+                result.append(i)
+            }
+        }
+        return result
+    }
+}
