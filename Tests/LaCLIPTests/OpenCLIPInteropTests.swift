@@ -71,15 +71,8 @@ import Testing
             ["images": SafeTensorsFile.AnyTensor(io.images), "tokens": SafeTensorsFile.AnyTensor(io.tokens), "image_features": SafeTensorsFile.AnyTensor(images),
              "text_features": SafeTensorsFile.AnyTensor(texts), "logit_scale": SafeTensorsFile.AnyTensor(model.logitScale.value)],
             to: folder.appendingPathComponent("io.safetensors"))
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: python)
-        process.arguments = [laclipResources.appendingPathComponent("check_open_clip_export.py").path, folder.path, "laclip-roundtrip"]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
+        let (process, output) = try runProgram(
+            URL(fileURLWithPath: python), [laclipResources.appendingPathComponent("check_open_clip_export.py").path, folder.path, "laclip-roundtrip"])
         #expect(process.terminationStatus == 0, "\(output)")
     }
 }

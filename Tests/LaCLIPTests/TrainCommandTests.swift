@@ -44,15 +44,7 @@ import Testing
     /// Runs `laclip` to the end and returns its exit status and output.
     @discardableResult
     static func run(_ arguments: [String], expect status: Int32?, program: String = "laclip") throws -> String {
-        let process = Process()
-        process.executableURL = executable(program)!
-        process.arguments = arguments
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
+        let (process, output) = try runProgram(executable(program)!, arguments)
         if let status {
             #expect(process.terminationStatus == status, "\(program) \(arguments.joined(separator: " ")) exited \(process.terminationStatus):\n\(output)")
         } else {
@@ -194,14 +186,7 @@ import Testing
         let input = folder.appendingPathComponent("texts.txt")
         let texts = ["a photo of a cat", "Hello, World! ünïcode 😀"]
         try Data(texts.joined(separator: "\n").utf8).write(to: input)
-        let process = Process()
-        process.executableURL = laclip
-        process.arguments = ["tokenize", "--input", input.path, "--context-length", "12"]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        try process.run()
-        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
+        let (_, output) = try runProgram(laclip, ["tokenize", "--input", input.path, "--context-length", "12"])
         let rows = output.split(separator: "\n").map { try! JSONDecoder().decode([Int].self, from: Data($0.utf8)) }
         let expected = try BPETokenizer.loadDefault().tokenize(texts, contextLength: 12)
         #expect(rows.flatMap { $0 } == expected.scalars)

@@ -71,6 +71,20 @@ func relativeDifference(_ a: Tensor<Float>, _ b: Tensor<Float>) -> Float {
     return worst / scale
 }
 
+/// Runs a program to its end; returns how it ended and everything it printed (standard output and error together).
+func runProgram(_ executable: URL, _ arguments: [String]) throws -> (process: Process, output: String) {
+    let process = Process()
+    process.executableURL = executable
+    process.arguments = arguments
+    let pipe = Pipe()
+    process.standardOutput = pipe
+    process.standardError = pipe
+    try process.run()
+    let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    process.waitUntilExit()
+    return (process, output)
+}
+
 /// The id of a process that has exited (started and waited for), for stale-temporary-file tests.
 func deadProcessID() throws -> Int32 {
     let process = Process()
