@@ -32,7 +32,8 @@ let package = Package(
         // zlib from Debian's zlib1g-dev (gzip-compressed vocabularies and datasets).
         .systemLibrary(name: "CLaZlib", path: "Sources/CLaZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         // Vectorised Float32 kernels (AVX2+FMA per function, runtime dispatch, scalar fallbacks) for LaTensor.
-        .target(name: "CLaKernels", linkerSettings: [.linkedLibrary("m")]),
+        // Also: the choice of OpenBLAS's kernels (dlsym of its DYNAMIC_ARCH entry points; no link to OpenBLAS).
+        .target(name: "CLaKernels", linkerSettings: [.linkedLibrary("m"), .linkedLibrary("dl")]),
         // JPEG (libjpeg-turbo, libjpeg62-turbo-dev) and PNG (libpng, libpng-dev) decoding with setjmp error handling.
         .target(name: "CLaImageCodecs", linkerSettings: [.linkedLibrary("jpeg"), .linkedLibrary("png16")]),
         // Layer 1: strided tensors, kernels, BLAS/LAPACK, random generators.

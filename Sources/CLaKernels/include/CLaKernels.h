@@ -15,6 +15,8 @@
 
 #include <stddef.h>
 
+#include "CLaOpenBLASCore.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif

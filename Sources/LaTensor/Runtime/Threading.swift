@@ -33,6 +33,7 @@ public enum Threading {
     public static func setThreadCount(_ count: Int) {
         checkPrecondition(count > 0, "Threading.setThreadCount: thread count must be positive, got \(count)")
         state.withLock { $0 = count }
+        _ = BLAS.kernelSelection  // OpenBLAS's kernels are chosen before it first runs
         openblas_set_num_threads(Int32(count))
     }
 
