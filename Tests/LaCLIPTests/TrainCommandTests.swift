@@ -91,6 +91,16 @@ import Testing
             ["eval", "--open-clip-weights", exported.appendingPathComponent("small.safetensors").path, "--model-config",
              exported.appendingPathComponent("small.json").path, "--zero-shot", "fashion-mnist", "--eval-images", "40"], expect: 0)
         #expect(evaluation.contains("zero-shot (fashion-mnist, 40 images): top-1"))
+        // Fine-tuning starts from the exported open_clip state dict.
+        let tuned = folder.appendingPathComponent("tuned")
+        try Self.run(Self.arguments(output: tuned, config: exported.appendingPathComponent("small.json").path, steps: 1)
+                     + ["--initialize", exported.appendingPathComponent("small.safetensors").path], expect: 0)
+        let start = try Self.modelTensors(split.appendingPathComponent("checkpoints/checkpoint-00000006.safetensors"))
+        let after = try Self.modelTensors(tuned.appendingPathComponent("checkpoints/checkpoint-00000001.safetensors"))
+        #expect(after["model.positional_embedding"] != nil && after["model.positional_embedding"] != start["model.positional_embedding"])
+        // One AdamW step from the exported weights moves each value by at most about the learning rate.
+        let moved = zip(after["model.text_projection"]!, start["model.text_projection"]!).map { abs(Float(bitPattern: $0) - Float(bitPattern: $1)) }
+        #expect(moved.max()! < 2e-3, "the run did not start from the exported weights")
     }
 
     @Test func sigintSavesACheckpointToResumeFrom() throws {
