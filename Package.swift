@@ -54,7 +54,7 @@ let package = Package(
                 .copy("Resources/bpe_simple_vocab_16e6.txt.gz"), .copy("Resources/icl_meta_pairs.json"),
                 .copy("Resources/LICENSE-CLIP-vocabulary.txt"), .copy("Resources/LICENSE-LaCLIP-meta-pairs.txt"),
                 // The built-in training data's captions and their LLM rewrites (written for this package).
-                .copy("Resources/fashion-mnist"),
+                .copy("Resources/fashion-mnist"), .copy("Resources/fashion-mnist-one-per-class"),
             ]),
         // Layer 3: the CLIP model, losses, evaluation.
         // Resources: OpenAI CLIP's 80 ImageNet prompt templates (MIT), licence beside them.

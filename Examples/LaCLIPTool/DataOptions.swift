@@ -25,8 +25,10 @@ struct DataOptions: ParsableArguments {
     var rewrites: [String] = []
     @Option(name: .customLong("max-rewrites"), help: "Use at most M rewrites per caption (default: all).")
     var maxRewrites: Int?
-    @Option(help: "A caption folder for the built-in images (captions.txt, rewrite_*.txt; default: the bundled captions).")
+    @Option(help: "A caption folder for the built-in images (captions.txt, rewrite_*.txt) instead of a bundled caption set.")
     var captions: String?
+    @Option(name: .customLong("caption-set"), help: "The built-in data's bundled captions: eight-per-class or one-per-class.")
+    var captionSet: FashionMNISTCaptions.BuiltInSet = .eightPerClass
     @Option(name: .customLong("max-samples"), help: "Use only the first N samples.")
     var maxSamples: Int?
 
@@ -66,7 +68,7 @@ struct DataOptions: ParsableArguments {
         case .fashionMNIST, .auto:
             let images = try FashionMNIST(split: train ? .train : .test)
             let texts = try captions.map { try FashionMNISTCaptions(directory: $0, maximumRewrites: maxRewrites ?? .max) }
-                ?? FashionMNISTCaptions.builtIn(maximumRewrites: maxRewrites ?? .max)
+                ?? FashionMNISTCaptions.builtIn(captionSet, maximumRewrites: maxRewrites ?? .max)
             source = try FashionMNISTSampleSource(
                 dataset: images, captions: texts.captionLists(for: images), size: imageSize, normalize: fashionNormalize,
                 flipProbability: flip ? 0.5 : 0, maximumShift: train ? shift : 0)
@@ -157,3 +159,6 @@ func readLines(_ path: String) throws -> [String] {
 
 /// Writes a line to standard error.
 func note(_ line: String) { FileHandle.standardError.write(Data((line + "\n").utf8)) }
+
+
+extension FashionMNISTCaptions.BuiltInSet: ExpressibleByArgument {}

@@ -1,11 +1,12 @@
-// The main job: trains a small CLIP on the built-in data (Fashion-MNIST images with alt-text-style captions and
-// their LLM rewrites, bundled with LaData) as CLIP, LaCLIP (a random rewrite per sample per step), LaCLIP-MT (all
-// rewrites in every step) or with EDA, then prints a zero-shot table. Each run is `CLIPTrainer` + `ImageTextLoader`
-// + `TrainingSession`, the same pieces `laclip train` uses.
+// The main job: trains a small CLIP on the built-in data (Fashion-MNIST images with alt-text-style captions and their
+// LLM rewrites, bundled with LaData) as CLIP, LaCLIP (a random rewrite per sample per step), LaCLIP-MT (all rewrites in
+// every step) or with EDA, then prints a zero-shot table. Each run is `CLIPTrainer` + `ImageTextLoader` +
+// `TrainingSession`, the same pieces `laclip train` uses. By default it trains in the regime where CLIP overfits its
+// captions: 2000 images (200 per class), one original caption per class with 4 rewrites, 30 epochs of batch 256.
 //
-//   swift run -c release TrainCLIP                                             # CLIP and LaCLIP, seed 0
-//   swift run -c release TrainCLIP --modes clip,laclip,laclip-mt --seeds 0,1,2   # mean ± std over seeds
-//   swift run -c release TrainCLIP --modes clip,eda --steps 600 --output runs/main
+//   swift run -c release TrainCLIP                                        # CLIP, LaCLIP, LaCLIP-MT, seed 0
+//   swift run -c release TrainCLIP --seeds 0,1,2 --probe                  # mean ± std (± SE), paired differences
+//   swift run -c release TrainCLIP --caption-set eight-per-class --train-images 60000 --steps 200 --batch-size 128
 import ArgumentParser
 import Foundation
 import LaCLIP
@@ -14,24 +15,26 @@ enum Mode: String, CaseIterable { case clip, laclip, laclipMT = "laclip-mt", eda
 
 struct TrainCLIP: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Train CLIP / LaCLIP / LaCLIP-MT on the built-in data and evaluate zero-shot.")
-    @Option(help: "Comma-separated modes: clip, laclip, laclip-mt, eda, mask.") var modes = "clip,laclip"
+    @Option(help: "Comma-separated modes: clip, laclip, laclip-mt, eda, mask.") var modes = "clip,laclip,laclip-mt"
     @Option(help: "Training steps per run (or --epochs).") var steps: Int?
-    @Option(help: "Epochs per run over the training images (instead of --steps).") var epochs: Int?
-    @Option(name: .customLong("train-images"), help: "Train on a fixed balanced subset: the first N/10 images of every class (default: all 60000).")
-    var trainImages: Int?
+    @Option(help: "Epochs per run over the training images (instead of --steps; default 30).") var epochs: Int?
+    @Option(name: .customLong("train-images"), help: "Train on a fixed balanced subset: the first N/10 images of every class (60000: all).")
+    var trainImages = 2000
     @Flag(name: .customLong("probe"), help: "Also score a linear probe (5000 training images) and 5-way 5-shot episodes on the test features.")
     var probe = false
-    @Option(name: .customLong("batch-size")) var batchSize = 128
+    @Option(name: .customLong("batch-size")) var batchSize = 256
+    @Option(name: .customLong("caption-set"), help: "Built-in captions: one-per-class (10 originals, the regime LaCLIP repairs) or eight-per-class.")
+    var captionSet: FashionMNISTCaptions.BuiltInSet = .onePerClass
     @Option(name: .customLong("learning-rate")) var learningRate: Double = 1e-3
     @Option(help: "Warmup steps.") var warmup = 30
     @Option(help: "Comma-separated seeds: every mode is trained once per seed; the table shows mean ± standard deviation.")
     var seeds = "0"
-    @Option(help: "Folder with captions.txt and rewrite_*.txt (default: the bundled built-in captions).") var captions: String?
+    @Option(help: "Folder with captions.txt and rewrite_*.txt instead of a built-in caption set.") var captions: String?
     @Option(name: .customLong("max-rewrites"), help: "Use at most this many rewrite files (rewrite_1.txt ...); default: all.")
     var maxRewrites: Int?
     @Option(help: "Zero-shot templates (JSON list; default: OpenAI's 80 ImageNet templates).") var templates: String?
     @Option(name: .customLong("test-images"), help: "Test images used for evaluation (1 ... 10000).") var testImages = 10000
-    @Option(name: .customLong("eval-every"), help: "Steps between zero-shot evaluations (for the curves).") var evalEvery = 50
+    @Option(name: .customLong("eval-every"), help: "Steps between zero-shot evaluations (for the curves).") var evalEvery = 70
     @Option(help: "Output folder: one sub-folder per run (metrics.jsonl) and curves.svg of all runs.") var output = "runs/TrainCLIP"
 
     func validate() throws {
@@ -44,10 +47,10 @@ struct TrainCLIP: ParsableCommand {
         if let steps, steps < 1 { throw ValidationError("--steps must be >= 1, got \(steps)") }
         if let epochs, epochs < 1 { throw ValidationError("--epochs must be >= 1, got \(epochs)") }
         if steps != nil && epochs != nil { throw ValidationError("give --steps or --epochs, not both") }
-        if let trainImages, !(10...60000).contains(trainImages) || trainImages % 10 != 0 {
+        if !(10...60000).contains(trainImages) || trainImages % 10 != 0 {
             throw ValidationError("--train-images must be a multiple of 10 in 10...60000, got \(trainImages)")
         }
-        if let trainImages, trainImages < batchSize { throw ValidationError("--train-images \(trainImages) is smaller than --batch-size \(batchSize)") }
+        if trainImages < batchSize { throw ValidationError("--train-images \(trainImages) is smaller than --batch-size \(batchSize)") }
         guard learningRate.isFinite, learningRate >= 0 else { throw ValidationError("--learning-rate must be finite and >= 0, got \(learningRate)") }
         guard (1...10000).contains(testImages) else { throw ValidationError("--test-images must be in 1...10000, got \(testImages)") }
         if let maxRewrites, maxRewrites < 0 { throw ValidationError("--max-rewrites must be >= 0") }
@@ -67,14 +70,13 @@ struct TrainCLIP: ParsableCommand {
         let normalize = Normalize(mean: [0.2860, 0.2860, 0.2860], std: [0.3530, 0.3530, 0.3530])  // Fashion-MNIST's statistics
         let train = try FashionMNIST(split: .train), test = try FashionMNIST(split: .test)
         let texts = try captions.map { try FashionMNISTCaptions(directory: $0, maximumRewrites: maxRewrites ?? .max) }
-            ?? FashionMNISTCaptions.builtIn(maximumRewrites: maxRewrites ?? .max)
+            ?? FashionMNISTCaptions.builtIn(captionSet, maximumRewrites: maxRewrites ?? .max)
         let everything = try FashionMNISTSampleSource(
             dataset: train, captions: texts.captionLists(for: train), size: model.vision.imageSize, normalize: normalize, maximumShift: 2)
         let source: any LoaderSampleSource =
-            try trainImages.map { try SubsetSampleSource(base: everything, indices: train.balancedSubset(perClass: $0 / 10)) } ?? everything
+            trainImages == train.count ? everything : try SubsetSampleSource(base: everything, indices: train.balancedSubset(perClass: trainImages / 10))
         let stepsPerEpoch = source.count / batchSize
-        let totalSteps = steps ?? (epochs ?? 0) * stepsPerEpoch
-        let runSteps = totalSteps > 0 ? totalSteps : 200
+        let runSteps = steps ?? (epochs ?? 30) * stepsPerEpoch
         let tokenizer = try BPETokenizer.loadDefault()
         let testSource = try FashionMNISTSampleSource(
             dataset: test, captions: FashionMNISTSampleSource.classCaptions(test, templates: ["{}"]), size: model.vision.imageSize, normalize: normalize)
@@ -184,3 +186,4 @@ struct TrainCLIP: ParsableCommand {
 }
 
 TrainCLIP.main()
+extension FashionMNISTCaptions.BuiltInSet: ExpressibleByArgument {}

@@ -16,15 +16,32 @@ public struct FashionMNISTCaptions: Sendable {
         "t-shirt", "trouser", "pullover", "dress", "coat", "sandal", "shirt", "sneaker", "bag", "ankle boot",
     ]
 
-    /// The folder of the built-in captions bundled with the package (`captions.txt`, `rewrite_1.txt` …, their
-    /// provenance in `README.md` and `rewrites.jsonl`), or nil when the resource bundle is missing.
-    public static var builtInDirectory: URL? { Bundle.module.url(forResource: "fashion-mnist", withExtension: nil) }
+    /// The caption sets bundled with the package.
+    public enum BuiltInSet: String, CaseIterable, Sendable {
+        /// 8 alt-text-style captions per class, 4 LLM rewrites each (`fashion-mnist`).
+        case eightPerClass = "eight-per-class"
+        /// One caption per class with its 4 rewrites, the one whose rewrites name the class most often
+        /// (`fashion-mnist-one-per-class`, made by `scripts/make-one-caption-per-class.py`): the text tower sees 10
+        /// originals and overfits them, the regime LaCLIP repairs.
+        case onePerClass = "one-per-class"
 
-    /// The built-in captions bundled with the package.
-    /// - Parameter maximumRewrites: Use at most this many rewrite files.
+        var folder: String { self == .eightPerClass ? "fashion-mnist" : "fashion-mnist-one-per-class" }
+    }
+
+    /// The folder of a built-in caption set bundled with the package (`captions.txt`, `rewrite_1.txt` …, their
+    /// provenance in `README.md`), or nil when the resource bundle is missing.
+    /// - Parameter set: The caption set.
+    public static func builtInDirectory(_ set: BuiltInSet = .eightPerClass) -> URL? {
+        Bundle.module.url(forResource: set.folder, withExtension: nil)
+    }
+
+    /// A built-in caption set bundled with the package.
+    /// - Parameters:
+    ///   - set: The caption set (8 captions per class by default).
+    ///   - maximumRewrites: Use at most this many rewrite files.
     /// - Throws: `DataError` when the resource is missing or malformed.
-    public static func builtIn(maximumRewrites: Int = .max) throws -> FashionMNISTCaptions {
-        guard let directory = builtInDirectory else {
+    public static func builtIn(_ set: BuiltInSet = .eightPerClass, maximumRewrites: Int = .max) throws -> FashionMNISTCaptions {
+        guard let directory = builtInDirectory(set) else {
             throw DataError(.unreadable, file: "fashion-mnist", "the built-in captions bundled with LaData are missing (a broken installation)")
         }
         return try FashionMNISTCaptions(directory: directory.path, maximumRewrites: maximumRewrites)
