@@ -100,7 +100,7 @@ struct DataOptions: ParsableArguments {
         }
         if let maxRewrites, maxRewrites < rewriteCount { rewriteCount = maxRewrites }
         source = CaptionLimitedSource(base: source, captionCount: rewriteCount + 1)
-        if let maxSamples { source = PrefixSampleSource(base: source, count: maxSamples) }
+        if let maxSamples { source = SubsetSampleSource.prefix(of: source, count: maxSamples) }
         guard source.count >= 2 else { throw ValidationError("\(data): \(source.count) samples; training needs at least 2") }
         return (source, rewriteCount)
     }

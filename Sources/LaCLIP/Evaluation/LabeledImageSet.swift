@@ -32,7 +32,7 @@ public struct LabeledImageSet: Sendable {
     /// The first `count` images (all when `count` is larger).
     /// - Parameter count: The number of images to keep (≥ 1).
     public func prefix(_ count: Int) throws -> LabeledImageSet {
-        try LabeledImageSet(source: PrefixSampleSource(base: source, count: count),
+        try LabeledImageSet(source: SubsetSampleSource.prefix(of: source, count: count),
                             labels: Array(labels.prefix(Swift.max(1, count))))
     }
 

@@ -67,47 +67,6 @@ public struct LoaderSampleError: Error, Sendable, CustomStringConvertible {
     }
 }
 
-/// The first `count` samples of another source (e.g. a quick run on part of a data set).
-public struct PrefixSampleSource: LoaderSampleSource {
-    /// The full source.
-    public let base: any LoaderSampleSource
-    /// The number of samples kept.
-    public let count: Int
-
-    /// Keeps the first `count` samples of `base` (all of them when `count` is larger, at least 1).
-    /// - Parameters:
-    ///   - base: The full source.
-    ///   - count: The number of samples to keep.
-    public init(base: any LoaderSampleSource, count: Int) {
-        self.base = base
-        self.count = Swift.max(Swift.min(count, base.count), Swift.min(1, base.count))
-    }
-
-    /// The base's image shape.
-    public var imageShape: [Int] { base.imageShape }
-
-    /// The captions of sample `index`.
-    /// - Parameter index: A sample in `0 ..< count`.
-    public func captions(at index: Int) throws -> [String] {
-        try checkDatasetIndex(index, count: count, file: "prefix of \(count) samples")
-        return try base.captions(at: index)
-    }
-
-    /// Writes the image of sample `index`.
-    /// - Parameters:
-    ///   - index: A sample in `0 ..< count`.
-    ///   - generator: The sample's generator.
-    ///   - destination: Room for the image.
-    public func writeImage(at index: Int, generator: inout RandomGenerator, into destination: UnsafeMutablePointer<Float>) throws {
-        try checkDatasetIndex(index, count: count, file: "prefix of \(count) samples")
-        try base.writeImage(at: index, generator: &generator, into: destination)
-    }
-
-    /// The base's name for sample `index`.
-    /// - Parameter index: A sample.
-    public func sampleName(at index: Int) -> String { base.sampleName(at: index) }
-}
-
 /// Chosen samples of another source, in the given order (e.g. a fixed, balanced subset of a data set).
 public struct SubsetSampleSource: LoaderSampleSource {
     /// The full source.
@@ -126,6 +85,21 @@ public struct SubsetSampleSource: LoaderSampleSource {
         }
         self.base = base
         self.indices = indices
+    }
+
+    /// The first `count` samples of `base` (all of them when `count` is larger, at least 1), e.g. a quick run on part
+    /// of a data set.
+    /// - Parameters:
+    ///   - base: The full source.
+    ///   - count: The number of samples to keep.
+    public static func prefix(of base: any LoaderSampleSource, count: Int) -> SubsetSampleSource {
+        let kept = Swift.max(Swift.min(count, base.count), Swift.min(1, base.count))
+        return SubsetSampleSource(base: base, checkedIndices: Array(0..<kept))
+    }
+
+    private init(base: any LoaderSampleSource, checkedIndices: [Int]) {
+        self.base = base
+        self.indices = checkedIndices
     }
 
     /// The number of chosen samples.
