@@ -5,7 +5,8 @@
 // captions: 2000 images (200 per class), one original caption per class with 4 rewrites, 30 epochs of batch 256.
 //
 //   swift run -c release TrainCLIP                                        # CLIP, LaCLIP, LaCLIP-MT, seed 0
-//   swift run -c release TrainCLIP --seeds 0,1,2 --probe                  # mean ± std (± SE), paired differences
+//   swift run -c release TrainCLIP --seeds 0,1,2,3,4 --skip-finished \
+//       --modes clip,eda,laclip-m1,laclip-m2,laclip,laclip-mt             # the results table: mean ± std (± SE), paired differences
 //   swift run -c release TrainCLIP --caption-set eight-per-class --train-images 60000 --steps 200 --batch-size 128
 import ArgumentParser
 import Foundation
@@ -13,15 +14,47 @@ import LaCLIP
 
 enum Mode: String, CaseIterable { case clip, laclip, laclipMT = "laclip-mt", eda, mask }
 
+/// One row of the table: a mode, and for LaCLIP / LaCLIP-MT optionally the number of rewrites M it may use
+/// (`laclip-m2` = the original and rewrites 1-2).
+struct RunKind: Equatable {
+    var mode: Mode
+    var rewriteLimit: Int?
+
+    init?(_ text: String) {
+        if let mode = Mode(rawValue: text) {
+            self.mode = mode
+            rewriteLimit = nil
+            return
+        }
+        guard let range = text.range(of: "-m", options: .backwards), let mode = Mode(rawValue: String(text[..<range.lowerBound])),
+            mode == .laclip || mode == .laclipMT, let limit = Int(text[range.upperBound...]), limit >= 1
+        else { return nil }
+        self.mode = mode
+        rewriteLimit = limit
+    }
+
+    var name: String { rewriteLimit.map { "\(mode.rawValue)-m\($0)" } ?? mode.rawValue }
+}
+
+/// What a finished run leaves in its folder (`result.json`): its final scores and its history, so that
+/// `--skip-finished` can rebuild the table and the curves without training it again.
+struct RunResult: Codable {
+    var scores: [String: Double]
+    var history: TrainingHistory
+}
+
 struct TrainCLIP: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Train CLIP / LaCLIP / LaCLIP-MT on the built-in data and evaluate zero-shot.")
-    @Option(help: "Comma-separated modes: clip, laclip, laclip-mt, eda, mask.") var modes = "clip,laclip,laclip-mt"
+    @Option(help: "Comma-separated modes: clip, laclip, laclip-mt, eda, mask; laclip-mN / laclip-mt-mN use only rewrites 1...N.")
+    var modes = "clip,laclip,laclip-mt"
     @Option(help: "Training steps per run (or --epochs).") var steps: Int?
     @Option(help: "Epochs per run over the training images (instead of --steps; default 30).") var epochs: Int?
     @Option(name: .customLong("train-images"), help: "Train on a fixed balanced subset: the first N/10 images of every class (60000: all).")
     var trainImages = 2000
-    @Flag(name: .customLong("probe"), help: "Also score a linear probe (5000 training images) and 5-way 5-shot episodes on the test features.")
-    var probe = false
+    @Flag(inversion: .prefixedNo, help: "Score a linear probe (5000 training images) and 5-way 5-shot episodes on the test features.")
+    var probe = true
+    @Flag(name: .customLong("skip-finished"), help: "Read the runs that already left OUTPUT/RUN/result.json instead of training them again.")
+    var skipFinished = false
     @Option(name: .customLong("batch-size")) var batchSize = 256
     @Option(name: .customLong("caption-set"), help: "Built-in captions: one-per-class (10 originals, the regime LaCLIP repairs) or eight-per-class.")
     var captionSet: FashionMNISTCaptions.BuiltInSet = .onePerClass
@@ -38,8 +71,8 @@ struct TrainCLIP: ParsableCommand {
     @Option(help: "Output folder: one sub-folder per run (metrics.jsonl) and curves.svg of all runs.") var output = "runs/TrainCLIP"
 
     func validate() throws {
-        for mode in modes.split(separator: ",", omittingEmptySubsequences: false) where Mode(rawValue: String(mode)) == nil {
-            throw ValidationError("unknown mode '\(mode)'; use \(Mode.allCases.map(\.rawValue).joined(separator: ", "))")
+        for mode in modes.split(separator: ",", omittingEmptySubsequences: false) where RunKind(String(mode)) == nil {
+            throw ValidationError("unknown mode '\(mode)'; use \(Mode.allCases.map(\.rawValue).joined(separator: ", ")), laclip-mN or laclip-mt-mN (N >= 1)")
         }
         guard (2...16384).contains(batchSize), warmup >= 0, evalEvery >= 0 else {
             throw ValidationError("need --batch-size in 2...16384, --warmup >= 0, --eval-every >= 0")
@@ -69,12 +102,17 @@ struct TrainCLIP: ParsableCommand {
         let model = CLIPConfiguration.mini28
         let normalize = Normalize(mean: [0.2860, 0.2860, 0.2860], std: [0.3530, 0.3530, 0.3530])  // Fashion-MNIST's statistics
         let train = try FashionMNIST(split: .train), test = try FashionMNIST(split: .test)
-        let texts = try captions.map { try FashionMNISTCaptions(directory: $0, maximumRewrites: maxRewrites ?? .max) }
-            ?? FashionMNISTCaptions.builtIn(captionSet, maximumRewrites: maxRewrites ?? .max)
-        let everything = try FashionMNISTSampleSource(
-            dataset: train, captions: texts.captionLists(for: train), size: model.vision.imageSize, normalize: normalize, maximumShift: 2)
-        let source: any LoaderSampleSource =
-            trainImages == train.count ? everything : try SubsetSampleSource(base: everything, indices: train.balancedSubset(perClass: trainImages / 10))
+        let subset = trainImages == train.count ? nil : train.balancedSubset(perClass: trainImages / 10)
+        // The caption set with at most `limit` rewrites per caption, and the training images paired with it.
+        func data(rewriteLimit limit: Int?) throws -> (texts: FashionMNISTCaptions, source: any LoaderSampleSource) {
+            let maximum = Swift.min(maxRewrites ?? .max, limit ?? .max)
+            let texts = try captions.map { try FashionMNISTCaptions(directory: $0, maximumRewrites: maximum) }
+                ?? FashionMNISTCaptions.builtIn(captionSet, maximumRewrites: maximum)
+            let everything = try FashionMNISTSampleSource(
+                dataset: train, captions: texts.captionLists(for: train), size: model.vision.imageSize, normalize: normalize, maximumShift: 2)
+            return (texts, try subset.map { try SubsetSampleSource(base: everything, indices: $0) } ?? everything)
+        }
+        let (texts, source) = try data(rewriteLimit: nil)
         let stepsPerEpoch = source.count / batchSize
         let runSteps = steps ?? (epochs ?? 30) * stepsPerEpoch
         let tokenizer = try BPETokenizer.loadDefault()
@@ -85,21 +123,35 @@ struct TrainCLIP: ParsableCommand {
             classNames: FashionMNISTCaptions.promptClassNames,
             templates: try templates.map { try ZeroShot.loadTemplates(path: $0) } ?? ZeroShot.imageNetTemplates(),
             singleTemplate: "a photo of a {}.", tokenizer: tokenizer)
-        var requested = modes.split(separator: ",").compactMap { Mode(rawValue: String($0)) }
-        if texts.rewriteCount == 0 && requested.contains(where: { $0 == .laclip || $0 == .laclipMT }) {
+        var requested = modes.split(separator: ",").compactMap { RunKind(String($0)) }
+        if texts.rewriteCount == 0 && requested.contains(where: { $0.mode == .laclip || $0.mode == .laclipMT }) {
             print("no rewrite_*.txt in \(captions ?? "the built-in captions"): running EDA instead of LaCLIP / LaCLIP-MT")
-            requested = requested.map { $0 == .laclip || $0 == .laclipMT ? .eda : $0 }.reduce(into: []) { if !$0.contains($1) { $0.append($1) } }
+            requested = requested.map { $0.mode == .laclip || $0.mode == .laclipMT ? RunKind("eda")! : $0 }
+                .reduce(into: []) { if !$0.contains($1) { $0.append($1) } }
         }
         print("training data: \(source.count) images (\(String(format: "%.1f", Double(runSteps) / Double(stepsPerEpoch))) epochs of \(stepsPerEpoch) steps), \(texts.captions.count) captions, \(texts.rewriteCount) rewrites each; "
             + "\(Threading.threadCount) threads, OpenBLAS core \(BLAS.coreName)")
         let seedValues = try seedList()
-        var results: [(mode: Mode, scores: [[String: Double]])] = []
+        let outputURL = URL(fileURLWithPath: output)
+        var results: [(kind: RunKind, scores: [[String: Double]])] = []
         var curves: [(name: String, history: TrainingHistory)] = []
-        for mode in requested {
-            var scores: [[String: Double]] = []
+        for kind in requested {
+            let (texts, source) = kind.rewriteLimit == nil ? (texts, source) : try data(rewriteLimit: kind.rewriteLimit)
+            if let limit = kind.rewriteLimit, texts.rewriteCount < limit {
+                throw ValidationError("\(kind.name) needs \(limit) rewrites per caption; the captions have \(texts.rewriteCount)")
+            }
+            var scores: [[String: Double]] = [], histories: [TrainingHistory] = []
             for seed in seedValues {
+                let name = "\(kind.name)-seed\(seed)"
+                let resultURL = outputURL.appendingPathComponent(name).appendingPathComponent("result.json")
+                if skipFinished, let data = try? Data(contentsOf: resultURL), let result = try? JSONDecoder().decode(RunResult.self, from: data) {
+                    print("\n== \(name): finished earlier, read from \(resultURL.path)")
+                    scores.append(result.scores)
+                    histories.append(result.history)
+                    continue
+                }
                 let text: TextSelection
-                switch mode {
+                switch kind.mode {
                 case .clip: text = .original
                 case .laclip: text = .laclip(try LaCLIPTextSampler(rewriteCount: texts.rewriteCount, seed: seed))
                 case .laclipMT: text = .multiText(try MultiTextSampler(rewriteCount: texts.rewriteCount))
@@ -112,48 +164,70 @@ struct TrainCLIP: ParsableCommand {
                 let trainer = try CLIPTrainer(
                     model: CLIP(configuration: model, seed: seed),
                     configuration: TrainerConfiguration(learningRate: learningRate, weightDecay: 0.1, warmupSteps: warmup, totalSteps: runSteps))
-                let name = "\(mode.rawValue)-seed\(seed)"
                 let session = try TrainingSession(
-                    trainer: trainer, loader: loader, outputDirectory: URL(fileURLWithPath: output).appendingPathComponent(name),
-                    logEvery: 5, evaluateEvery: evalEvery)
+                    trainer: trainer, loader: loader, outputDirectory: outputURL.appendingPathComponent(name), logEvery: 5, evaluateEvery: evalEvery)
                 session.savesCheckpoints = false
                 session.evaluate = { model in try zeroShot.scores(model: model) }
                 let progress = ConsoleProgress(label: name, lineEvery: 25)
                 session.observer = progress
                 print("\n== \(name): \(trainer.model.parameterCount) parameters")
                 if case .interrupted = try session.run() { throw ExitCode(130) }
+                withExtendedLifetime(progress) {}
                 var final = session.history.evaluations.last!.scores
                 if probe { final.merge(try probeScores(trainer.model, train: train, normalize: normalize, test: zeroShot.images)) { a, _ in a } }
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = [.sortedKeys]
+                try encoder.encode(RunResult(scores: final, history: session.history)).write(to: resultURL, options: .atomic)
                 scores.append(final)
-                curves.append((name, session.history))
-                try TrainingPlot.curves(of: curves).write(to: URL(fileURLWithPath: output).appendingPathComponent("curves.svg"))
+                histories.append(session.history)
+                try TrainingPlot.curves(of: curves + [(kind.name, Self.meanHistory(histories))]).write(to: outputURL.appendingPathComponent("curves.svg"))
             }
-            results.append((mode, scores))
+            results.append((kind, scores))
+            curves.append((seedValues.count == 1 ? kind.name : "\(kind.name) (mean of \(seedValues.count) seeds)", Self.meanHistory(histories)))
+            try TrainingPlot.curves(of: curves).write(to: outputURL.appendingPathComponent("curves.svg"))
         }
         let seedText = seedValues.count == 1 ? "seed \(seedValues[0])" : "seeds \(seeds): mean ± std (± standard error)"
         print("\nzero-shot on \(zeroShot.images.labels.count) Fashion-MNIST test images (\(runSteps) steps, batch \(batchSize), \(seedText))")
         var columns = [("zeroshot_top1", "top-1 (80 templates)"), ("zeroshot_top5", "top-5"), ("zeroshot_top1_single", "top-1 (1 template)")]
         if probe { columns += [("linear_probe", "linear probe"), ("few_shot_5way5shot", "5-way 5-shot")] }
         let width = seedValues.count == 1 ? 22 : 30
-        print("mode        " + columns.map { $0.1.padding(toLength: width, withPad: " ", startingAt: 0) }.joined())
+        let nameWidth = Swift.max(12, (results.map { $0.kind.name.count }.max() ?? 0) + 2)
+        print("mode".padding(toLength: nameWidth, withPad: " ", startingAt: 0) + columns.map { $0.1.padding(toLength: width, withPad: " ", startingAt: 0) }.joined())
         for row in results {
-            print(row.mode.rawValue.padding(toLength: 12, withPad: " ", startingAt: 0)
+            print(row.kind.name.padding(toLength: nameWidth, withPad: " ", startingAt: 0)
                 + columns.map { column in
                     Self.percent(row.scores.map { $0[column.0] ?? .nan }).padding(toLength: width, withPad: " ", startingAt: 0)
                 }.joined())
         }
         // The paired difference to CLIP (same seeds): mean ± standard error of the per-seed differences.
-        if seedValues.count > 1, let clip = results.first(where: { $0.mode == .clip }) {
+        if seedValues.count > 1, let clip = results.first(where: { $0.kind.mode == .clip }) {
             print("\npaired difference to CLIP, zero-shot top-1 (80 templates), mean ± standard error over \(seedValues.count) seeds:")
-            for row in results where row.mode != .clip {
+            for row in results where row.kind.mode != .clip {
                 let differences = zip(row.scores, clip.scores).map { $0["zeroshot_top1"]! - $1["zeroshot_top1"]! }
                 let (mean, deviation) = Self.meanAndDeviation(differences)
                 let error = deviation / Double(differences.count).squareRoot()
-                print(String(format: "  %@ - clip: %+.2f ± %.2f points (%.1f standard errors)", row.mode.rawValue, 100 * mean, 100 * error,
+                print(String(format: "  %@ - clip: %+.2f ± %.2f points (%.1f standard errors)", row.kind.name, 100 * mean, 100 * error,
                              error > 0 ? mean / error : 0))
             }
         }
-        print("curves: \(URL(fileURLWithPath: output).appendingPathComponent("curves.svg").path)")
+        print("curves: \(outputURL.appendingPathComponent("curves.svg").path)")
+    }
+
+    /// The seed-average of runs with the same schedule: the loss and every score averaged over the runs at each
+    /// logged step / evaluation (records are matched by position; runs of one row log at the same steps).
+    static func meanHistory(_ histories: [TrainingHistory]) -> TrainingHistory {
+        guard var mean = histories.first, histories.count > 1 else { return histories.first ?? TrainingHistory() }
+        let stepCount = histories.map(\.steps.count).min()!, evaluationCount = histories.map(\.evaluations.count).min()!
+        mean.steps = Array(mean.steps.prefix(stepCount))
+        mean.evaluations = Array(mean.evaluations.prefix(evaluationCount))
+        for i in 0..<stepCount { mean.steps[i].loss = histories.map { $0.steps[i].loss }.reduce(0, +) / Double(histories.count) }
+        for i in 0..<evaluationCount {
+            for key in mean.evaluations[i].scores.keys {
+                let values = histories.compactMap { $0.evaluations[i].scores[key] }
+                mean.evaluations[i].scores[key] = values.reduce(0, +) / Double(values.count)
+            }
+        }
+        return mean
     }
 
     /// Linear probe (L-BFGS logistic regression on 5000 training images' features) and 5-way 5-shot episodes on the
