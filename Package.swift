@@ -11,6 +11,8 @@ let package = Package(
         .library(name: "LaNN", targets: ["LaNN"]),
         .library(name: "LaData", targets: ["LaData"]),
         .library(name: "LaCLIP", targets: ["LaCLIP"]),
+        // Data-parallel training over Open MPI (loaded at run time: the package builds without it).
+        .library(name: "LaMPI", targets: ["LaMPI"]),
         .executable(name: "TensorTour", targets: ["TensorTour"]),
         .executable(name: "laclip", targets: ["LaCLIPTool"]),
         .executable(name: "TrainCLIP", targets: ["TrainCLIP"]),
@@ -62,10 +64,14 @@ let package = Package(
             name: "LaCLIP", dependencies: ["LaNN", "LaData"],
             resources: [.copy("Resources/imagenet_templates.json"), .copy("Resources/LICENSE-CLIP-templates.txt")]),
 
+        // Beside the layers: Open MPI for data-parallel training, bound at run time with dlopen (Debian's
+        // libopenmpi-dev / openmpi-bin), so that nothing else needs MPI to build, test or run.
+        .target(name: "LaMPI", dependencies: ["LaNN"], linkerSettings: [.linkedLibrary("dl")]),
+
         .executableTarget(name: "TensorTour", dependencies: ["LaTensor"], path: "Examples/TensorTour"),
         .executableTarget(
             name: "LaCLIPTool",
-            dependencies: ["LaCLIP", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["LaCLIP", "LaMPI", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Examples/LaCLIPTool"),
         .executableTarget(
             name: "TrainCLIP",
@@ -77,5 +83,6 @@ let package = Package(
         .testTarget(name: "LaNNTests", dependencies: ["LaNN"], exclude: ["Resources"]),
         .testTarget(name: "LaDataTests", dependencies: ["LaData"], exclude: ["Resources"]),
         .testTarget(name: "LaCLIPTests", dependencies: ["LaCLIP"], exclude: ["Resources"]),
+        .testTarget(name: "LaMPITests", dependencies: ["LaMPI", "LaCLIP"]),
     ]
 )

@@ -95,5 +95,14 @@ let package = Package(
                 .product(name: "LaNN", package: root), .product(name: "LaTensor", package: root),
             ]
         ),
+        // Self-timed data-parallel step over Open MPI (LaMPI): 1 and 2 processes via mpirun, ms/step, images/s, the
+        // share waiting in collectives, bytes per rank and step against the analytic figure.
+        .executableTarget(
+            name: "DistributedRatios",
+            dependencies: [
+                .product(name: "LaCLIP", package: root), .product(name: "LaMPI", package: root),
+                .product(name: "LaNN", package: root), .product(name: "LaTensor", package: root),
+            ]
+        ),
     ]
 )

@@ -1,10 +1,21 @@
 import ArgumentParser
 import Foundation
 import LaCLIP
+import LaMPI
 
 /// The text objectives `laclip train --text-augmentation` offers.
 enum TextAugmentationOption: String, ExpressibleByArgument, CaseIterable {
     case none, laclip, laclipMT = "laclip-mt", eda, mask
+}
+
+/// How `laclip train` finds its processes.
+enum DistributedOption: String, ExpressibleByArgument, CaseIterable {
+    /// MPI when started by `mpirun`, else one process.
+    case auto
+    /// Always one process.
+    case none
+    /// Always MPI (fails without Open MPI).
+    case mpi
 }
 
 /// `laclip train`: trains CLIP, LaCLIP or LaCLIP-MT with checkpoints, resume, Ctrl-C, metrics and plots.
@@ -17,6 +28,7 @@ struct Train: ParsableCommand {
               laclip train --text-augmentation laclip --output runs/laclip      # LaCLIP with the built-in rewrites
               laclip train --data train.csv --rewrites r1.txt r2.txt --text-augmentation laclip-mt --preset tiny --output runs/mt
               laclip train --output runs/clip --resume latest                   # continue after Ctrl-C
+              mpirun -np 2 laclip train --output runs/ddp                       # data parallel: 2 processes, global batch 2 x 128
             """)
 
     @OptionGroup var dataOptions: DataOptions
@@ -25,7 +37,9 @@ struct Train: ParsableCommand {
     @Option(help: "clip or siglip.") var loss: ContrastiveLossKind = .clip
     @Option(name: .customLong("text-augmentation"), help: "none (CLIP), laclip, laclip-mt, eda or mask.")
     var textAugmentation: TextAugmentationOption = .none
-    @Option(name: .customLong("batch-size"), help: "Images per micro-batch.") var batchSize = 128
+    @Option(name: .customLong("batch-size"), help: "Images per micro-batch (per process under mpirun, as open_clip's per-GPU batch).")
+    var batchSize = 128
+    @Option(help: "auto (MPI when started by mpirun), none or mpi.") var distributed: DistributedOption = .auto
     @Option(help: "Micro-batches per optimizer step (the contrastive batch is batch-size × accumulate).") var accumulate = 1
     @Option(help: "Training epochs (instead of --steps).") var epochs: Int?
     @Option(help: "Optimizer steps (default: 1 epoch).") var steps: Int?
@@ -82,7 +96,30 @@ struct Train: ParsableCommand {
     }
 
     func run() throws {
-        if let threads { Threading.setThreadCount(threads) }
+        guard distributed == .mpi || (distributed == .auto && MPIContext.isLaunchedByMPI) else {
+            return try train(context: SingleProcessContext())
+        }
+        let mpi = try MPIContext()
+        do {
+            try train(context: mpi)
+        } catch let exit as ExitCode {
+            try? mpi.finalize()
+            throw exit
+        } catch {
+            // A rank that cannot go on takes the job down with it, so that no other rank waits for it.
+            note("laclip train (rank \(mpi.rank) of \(mpi.worldSize)): \(error)")
+            mpi.abort(code: 1)
+        }
+        try mpi.finalize()
+    }
+
+    func train(context: any DistributedContext) throws {
+        let primary = context.rank == 0
+        if let threads {
+            Threading.setThreadCount(threads)
+        } else if context.worldSize > 1 {
+            Threading.setThreadCount(Swift.max(1, ProcessInfo.processInfo.activeProcessorCount / MPIContext.localSize))
+        }
         let builtIn = dataOptions.resolvedFormat == .fashionMNIST
         var modelConfiguration = try model.configuration(defaultPreset: builtIn ? "mini-28" : "tiny")
         if loss == .siglip { modelConfiguration.sigmoidLoss = true }
@@ -102,12 +139,15 @@ struct Train: ParsableCommand {
         case .mask: text = .augmented(try TokenMasking())
         }
         let stepBatch = batchSize * accumulate
-        guard stepBatch <= source.count else {
-            throw ValidationError("a batch of \(stepBatch) (batch size \(batchSize) × accumulate \(accumulate)) is larger than the \(source.count) samples")
+        guard stepBatch * context.worldSize <= source.count else {
+            throw ValidationError(
+                "a global batch of \(stepBatch * context.worldSize) (batch size \(batchSize) × accumulate \(accumulate) × \(context.worldSize) processes) "
+                    + "is larger than the \(source.count) samples")
         }
         let loader = try ImageTextLoader(
             source: source, tokenizer: tokenizer, text: text,
-            configuration: LoaderConfiguration(batchSize: stepBatch, seed: seed, workers: workers, contextLength: modelConfiguration.text.contextLength))
+            configuration: LoaderConfiguration(batchSize: stepBatch, seed: seed, workers: workers, contextLength: modelConfiguration.text.contextLength),
+            shard: LoaderShard(index: context.rank, count: context.worldSize))
         let totalSteps = steps ?? (epochs ?? 1) * loader.batchesPerEpoch
         let trainerConfiguration = TrainerConfiguration(
             loss: loss, learningRate: learningRate, weightDecay: weightDecay, beta1: beta1, beta2: beta2, epsilon: eps,
@@ -115,7 +155,7 @@ struct Train: ParsableCommand {
             gradientClipNorm: gradClip, accumulationSteps: accumulate, nonFiniteLoss: nonFinite)
         let clip = CLIP<Float>(configuration: modelConfiguration, seed: seed)
         if let initialize { try OpenCLIPInterop.loadStateDict(from: URL(fileURLWithPath: initialize), into: clip) }
-        let trainer = try CLIPTrainer(model: clip, configuration: trainerConfiguration)
+        let trainer = try CLIPTrainer(model: clip, configuration: trainerConfiguration, distributed: context)
         let outputURL = URL(fileURLWithPath: output)
         let session = try TrainingSession(
             trainer: trainer, loader: loader, outputDirectory: outputURL, keepCheckpoints: keepCheckpoints, logEvery: logEvery,
@@ -125,22 +165,29 @@ struct Train: ParsableCommand {
             let url = resume == "latest" ? session.checkpoints?.latest() : URL(fileURLWithPath: resume)
             guard let url else { throw ValidationError("--resume latest: no checkpoint in \(outputURL.appendingPathComponent("checkpoints").path)") }
             try session.resume(from: url)
-            note("resumed from \(url.path) at step \(trainer.completedSteps)")
+            if primary { note("resumed from \(url.path) at step \(trainer.completedSteps)") }
         }
         if let task = try evaluation.task(trainingOnBuiltIn: builtIn, imageSize: imageSize, tokenizer: tokenizer) {
             session.evaluate = { model in try task.scores(model: model) }
         }
         let progress = ConsoleProgress(lineEvery: logEvery)
         session.observer = progress
-        note("training \(clip.parameterCount) parameters on \(source.count) samples (\(rewriteCount) rewrites each), "
-            + "text: \(textAugmentation.rawValue), loss: \(loss.rawValue), \(totalSteps) steps of \(stepBatch), "
-            + "\(Threading.threadCount) threads, OpenBLAS core \(BLAS.coreName)")
+        let processes = context.worldSize > 1 ? " (\(context.worldSize) processes × \(stepBatch))" : ""
+        if primary {
+            note("training \(clip.parameterCount) parameters on \(source.count) samples (\(rewriteCount) rewrites each), "
+                + "text: \(textAugmentation.rawValue), loss: \(loss.rawValue), \(totalSteps) steps of \(stepBatch * context.worldSize)\(processes), "
+                + "\(Threading.threadCount) threads\(context.worldSize > 1 ? " per process" : ""), OpenBLAS core \(BLAS.coreName)")
+        }
         let stopper = StepLimitObserver(limit: stopAtStep, next: progress)
         session.observer = stopper
         let outcome: TrainingOutcome
         do { outcome = try session.run() } catch {
-            try? writePlot(session: session, to: outputURL)
+            if primary { try? writePlot(session: session, to: outputURL) }
             throw error
+        }
+        guard primary else {
+            if case .interrupted = outcome { throw ExitCode(TrainingInterrupt.lastSignal == 0 ? 3 : 128 + Int32(TrainingInterrupt.lastSignal)) }
+            return
         }
         try writePlot(session: session, to: outputURL)
         if let last = session.history.steps.last {

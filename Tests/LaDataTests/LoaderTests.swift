@@ -361,3 +361,40 @@ struct LoaderTests {
         iterator.cancel()
     }
 }
+
+/// Data-parallel shards: S loaders with batch B together read exactly the batches of one loader with batch B·S
+/// (same samples, images and LaCLIP caption draws), each shard its own block of every global batch.
+@Suite struct LoaderShardTests {
+    @Test func shardsTogetherReadTheGlobalBatches() throws {
+        let source = SyntheticSource(count: 103)
+        let whole = try makeLoader(source, workers: 1, batchSize: 12)
+        for epoch in 0..<2 {
+            let global = try readAll(whole.makeIterator(epoch: epoch))
+            let shards = try (0..<3).map { index in
+                let loader = try ImageTextLoader(
+                    source: source, tokenizer: tokenizer(), text: .laclip(LaCLIPTextSampler(rewriteCount: 2, seed: 5)),
+                    configuration: LoaderConfiguration(batchSize: 4, seed: 11, workers: 1, contextLength: 16, warnsOnSkip: false),
+                    shard: LoaderShard(index: index, count: 3))
+                #expect(loader.samplesPerEpoch == 8 * 4)
+                #expect(loader.batchesPerEpoch == 8)
+                return try readAll(loader.makeIterator(epoch: epoch))
+            }
+            #expect(global.count == 8)
+            for (k, batch) in global.enumerated() {
+                let parts = shards.map { $0[k] }
+                #expect(parts.flatMap(\.indices) == batch.indices)
+                #expect(parts.flatMap(\.images) == batch.images)
+                // Tokens are [V·B, L] per batch; with one version the rows concatenate in shard order.
+                #expect(parts.flatMap(\.tokens) == batch.tokens)
+            }
+        }
+    }
+
+    @Test func aShardThatDoesNotExistIsAnError() throws {
+        #expect(throws: DataError.self) {
+            try ImageTextLoader(
+                source: SyntheticSource(count: 10), tokenizer: tokenizer(),
+                configuration: LoaderConfiguration(batchSize: 2), shard: LoaderShard(index: 2, count: 2))
+        }
+    }
+}

@@ -135,26 +135,40 @@ public func multiTextCLIPLoss<T: TensorFloatingPoint>(
         textToImageAccuracy: textAccuracy / Double(versions))
 }
 
-/// The sigmoid loss of SigLIP (open_clip's `SigLipLoss`, one process): logits = s · I Tᵀ + b, targets +1 on
-/// the diagonal and -1 elsewhere, loss = -Σ log σ(target · logit) / B. Use with a model configured with
-/// `sigmoidLoss: true` (logit scale initialised to ln 10, bias to -10).
+/// The sigmoid loss of SigLIP (open_clip's `SigLipLoss`): logits = s · I Tᵀ + b, targets +1 on the diagonal
+/// and -1 elsewhere, loss = -Σ log σ(target · logit) / B. Use with a model configured with `sigmoidLoss: true`
+/// (logit scale initialised to ln 10, bias to -10).
+///
+/// For distributed training, pass the texts of every rank as `allTextFeatures` and this rank's `labelOffset`:
+/// this rank's B images against all N texts, the positives at (i, offset + i), divided by the local B — the
+/// sum over ranks of open_clip's per-rank losses with its neighbour exchange.
 /// - Parameters:
 ///   - imageFeatures: [B, E], normalised.
 ///   - textFeatures: [B, E], normalised.
 ///   - logitScale: The exponentiated scale s.
 ///   - logitBias: The bias b.
+///   - allTextFeatures: Texts of every rank [N, E], or nil on one process.
+///   - labelOffset: This rank's first label.
 @inlinable
 public func sigLIPLoss<T: TensorFloatingPoint>(
-    imageFeatures: Variable<T>, textFeatures: Variable<T>, logitScale: Variable<T>, logitBias: Variable<T>
+    imageFeatures: Variable<T>, textFeatures: Variable<T>, logitScale: Variable<T>, logitBias: Variable<T>,
+    allTextFeatures: Variable<T>? = nil, labelOffset: Int = 0
 ) -> ContrastiveLossOutput<T> {
     checkPrecondition(
         imageFeatures.rank == 2 && imageFeatures.shape == textFeatures.shape,
         "sigLIPLoss: image features \(imageFeatures.shape) and text features \(textFeatures.shape) must both be [B, E]")
     let batch = imageFeatures.shape[0]
-    let logits = imageFeatures.matmul(textFeatures.transposed()) * logitScale.reshaped([]) + logitBias.reshaped([])
-    let signs = Tensor<T>.eye(batch) * 2 - 1
+    let texts = allTextFeatures ?? textFeatures
+    let columns = texts.shape[0]
+    checkPrecondition(
+        texts.rank == 2 && texts.shape[1] == imageFeatures.shape[1] && labelOffset >= 0 && labelOffset + batch <= columns,
+        "sigLIPLoss: all text features \(texts.shape) with label offset \(labelOffset) do not hold the \(batch) local texts")
+    let logits = imageFeatures.matmul(texts.transposed()) * logitScale.reshaped([]) + logitBias.reshaped([])
+    let signs = Tensor<T>.full([batch, columns], value: -1)
+    for i in 0..<batch { signs[element: i, labelOffset + i] = 1 }
     let loss = -(logits * Variable(signs)).logSigmoid().sum() / T(Swift.max(batch, 1))
+    let local = logits.value.slice(axis: 1, labelOffset..<(labelOffset + batch))
     return ContrastiveLossOutput(
-        loss: loss, imageToTextAccuracy: diagonalAccuracy(logits.value),
-        textToImageAccuracy: diagonalAccuracy(logits.value.transposed()))
+        loss: loss, imageToTextAccuracy: diagonalAccuracy(logits.value, offset: labelOffset),
+        textToImageAccuracy: diagonalAccuracy(local.transposed()))
 }

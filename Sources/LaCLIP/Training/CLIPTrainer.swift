@@ -11,6 +11,15 @@ import LaTensor
 /// the loader chose (original, LaCLIP rewrite draw, EDA, token masking); `V > 1` text versions per image
 /// (`TextSelection.multiText`) give LaCLIP-MT's mean over versions.
 ///
+/// **Data parallel.** With a `distributed` context of several ranks (`MPIContext` from `LaMPI`), each rank
+/// trains on its shard of every global batch (`LoaderShard`): the parameters are broadcast from rank 0 when
+/// the trainer is created, every loss is open_clip's local-loss form over features all-gathered with gradient
+/// (`Variable.allGathered(over:)`: this rank's images against the texts of all ranks and the reverse, labels
+/// offset by rank × local batch; per version for LaCLIP-MT; SigLIP against all texts), and the gradients are
+/// averaged by a bucketed `GradientReducer` that starts communicating during the backward pass. So one step
+/// on W ranks with batch B equals one step of one process with batch W·B. Gradient accumulation works across
+/// ranks: every micro-batch pass gathers the cached features of all ranks.
+///
 /// ```swift
 /// let trainer = try CLIPTrainer(model: CLIP(configuration: .tiny), configuration: .init(totalSteps: 1000))
 /// let batches = try loader.makeIterator(epoch: 0)
@@ -34,16 +43,20 @@ public final class CLIPTrainer {
     }
     /// Steps skipped for a non-finite loss.
     public private(set) var skippedSteps = 0
+    /// The processes of a data-parallel run (`SingleProcessContext` by default).
+    public let distributed: any DistributedContext
 
     private let trainable: [Variable<Float>]
+    private let reducer: GradientReducer?
 
     /// Creates a trainer.
     /// - Parameters:
-    ///   - model: The model (trained in place).
+    ///   - model: The model (trained in place; with several ranks, rank 0's parameters are copied to all).
     ///   - configuration: The optimisation settings.
+    ///   - distributed: The processes of a data-parallel run (default: this process alone).
     /// - Throws: `TrainingError.invalidConfiguration` for out-of-range settings or a SigLIP loss on a model
-    ///   without a logit bias.
-    public init(model: CLIP<Float>, configuration: TrainerConfiguration) throws(TrainingError) {
+    ///   without a logit bias, `.distributed` when the parameters cannot be broadcast.
+    public init(model: CLIP<Float>, configuration: TrainerConfiguration, distributed: any DistributedContext = SingleProcessContext()) throws(TrainingError) {
         try configuration.validate()
         if configuration.loss == .siglip && model.logitBias == nil {
             throw .invalidConfiguration(field: "loss", message: "the SigLIP loss needs a model configured with sigmoidLoss (a logit bias)")
@@ -56,6 +69,13 @@ public final class CLIPTrainer {
             learningRate: Float(configuration.learningRate), beta1: Float(configuration.beta1), beta2: Float(configuration.beta2),
             epsilon: Float(configuration.epsilon))
         trainable = model.parameters().filter(\.requiresGrad)
+        self.distributed = distributed
+        if distributed.worldSize > 1 {
+            do throws(DistributedError) { try distributed.broadcastParameters(model.parameters()) } catch { throw .distributed(error) }
+            reducer = GradientReducer(parameters: trainable, context: distributed)
+        } else {
+            reducer = nil
+        }
     }
 
     /// Restores the count of skipped steps (from a checkpoint).
@@ -125,39 +145,53 @@ public final class CLIPTrainer {
     public func accumulateGradients(microBatches: [ImageTextBatch]) throws(TrainingError) -> (loss: Float, imageToText: Double, textToImage: Double) {
         try check(microBatches)
         let versions = microBatches[0].textVersions
+        var result: (loss: Float, imageToText: Double, textToImage: Double) = (0, 0, 0)
+        reducer?.beginBackward()
         if microBatches.count == 1 {
             let (images, texts) = features(microBatches[0])
-            let output = objective(images: images, texts: texts, versions: versions, liveScale: true)
-            output.loss.backward()
-            return (output.loss.value.item, output.imageToTextAccuracy, output.textToImageAccuracy)
-        }
-        // 1. Every micro-batch's features without gradients (the negatives of the whole batch).
-        let cached: [(images: Tensor<Float>, texts: Tensor<Float>)] = withNoGrad {
-            microBatches.map { part in
-                let (images, texts) = features(part)
-                return (images.value, texts.value)
-            }
-        }
-        // 2. Each micro-batch again with gradients, against the cached features of the others. The scale (and
-        //    SigLIP's bias) is live in the first pass only, so its gradient is counted once.
-        var result: (loss: Float, imageToText: Double, textToImage: Double) = (0, 0, 0)
-        for (j, part) in microBatches.enumerated() {
-            let (liveImages, liveTexts) = features(part)
-            let images = Variable.concatenate(cached.indices.map { $0 == j ? liveImages : Variable(cached[$0].images) }, axis: 0)
-            var textParts: [Variable<Float>] = []
-            for version in 0..<versions {
-                for (i, piece) in cached.enumerated() {
-                    let rows = microBatches[i].count
-                    let texts = i == j ? liveTexts : Variable(piece.texts)
-                    textParts.append(texts.slice(axis: 0, (version * rows)..<((version + 1) * rows)))
+            let output = try objective(images: images, texts: texts, versions: versions, liveScale: true)
+            output.loss.backward(onLeafGradient: reducer?.gradientReady)
+            result = (output.loss.value.item, output.imageToTextAccuracy, output.textToImageAccuracy)
+        } else {
+            // 1. Every micro-batch's features without gradients (the negatives of the whole batch).
+            let cached: [(images: Tensor<Float>, texts: Tensor<Float>)] = withNoGrad {
+                microBatches.map { part in
+                    let (images, texts) = features(part)
+                    return (images.value, texts.value)
                 }
             }
-            let texts = Variable.concatenate(textParts, axis: 0)
-            let output = objective(images: images, texts: texts, versions: versions, liveScale: j == 0)
-            output.loss.backward()
-            if j == 0 { result = (output.loss.value.item, output.imageToTextAccuracy, output.textToImageAccuracy) }
+            // 2. Each micro-batch again with gradients, against the cached features of the others. The scale (and
+            //    SigLIP's bias) is live in the first pass only, so its gradient is counted once.
+            for (j, part) in microBatches.enumerated() {
+                let (liveImages, liveTexts) = features(part)
+                let images = Variable.concatenate(cached.indices.map { $0 == j ? liveImages : Variable(cached[$0].images) }, axis: 0)
+                var textParts: [Variable<Float>] = []
+                for version in 0..<versions {
+                    for (i, piece) in cached.enumerated() {
+                        let rows = microBatches[i].count
+                        let texts = i == j ? liveTexts : Variable(piece.texts)
+                        textParts.append(texts.slice(axis: 0, (version * rows)..<((version + 1) * rows)))
+                    }
+                }
+                let texts = Variable.concatenate(textParts, axis: 0)
+                let output = try objective(images: images, texts: texts, versions: versions, liveScale: j == 0)
+                output.loss.backward(onLeafGradient: j == microBatches.count - 1 ? reducer?.gradientReady : nil)
+                if j == 0 { result = (output.loss.value.item, output.imageToTextAccuracy, output.textToImageAccuracy) }
+            }
         }
-        return result
+        guard let reducer else { return result }
+        // Data parallel: the mean gradient over ranks, and the mean of the ranks' local losses (the global loss).
+        do throws(DistributedError) {
+            if let failure = distributed.deferredFailure {
+                distributed.deferredFailure = nil
+                throw failure
+            }
+            try reducer.finish()
+            let means = try distributed.mean([Double(result.loss), result.imageToText, result.textToImage])
+            return (Float(means[0]), means[1], means[2])
+        } catch {
+            throw .distributed(error)
+        }
     }
 
     /// The global 2-norm of the current gradients (accumulated in Float64).
@@ -183,29 +217,44 @@ public final class CLIPTrainer {
         return (images, texts)
     }
 
-    /// The batch's loss: CLIP or SigLIP, averaged over the text versions when there are several.
-    func objective(images: Variable<Float>, texts: Variable<Float>, versions: Int, liveScale: Bool) -> ContrastiveLossOutput<Float> {
+    /// The batch's loss: CLIP or SigLIP, averaged over the text versions when there are several. With several
+    /// ranks, the local-loss form against the features gathered from every rank.
+    func objective(images: Variable<Float>, texts: Variable<Float>, versions: Int, liveScale: Bool) throws(TrainingError) -> ContrastiveLossOutput<Float> {
         let scale = liveScale ? model.logitScale.exp() : Variable(model.logitScale.value.exp())
-        switch configuration.loss {
-        case .clip:
+        let batch = images.shape[0]
+        let distributed = self.distributed.worldSize > 1
+        func gathered(_ features: Variable<Float>) throws(TrainingError) -> Variable<Float> {
+            do throws(DistributedError) { return try features.allGathered(over: self.distributed) } catch { throw .distributed(error) }
+        }
+        func version(_ v: Int) -> Variable<Float> {
+            versions == 1 ? texts : texts.slice(axis: 0, (v * batch)..<((v + 1) * batch))
+        }
+        let offset = self.distributed.rank * batch
+        if configuration.loss == .clip && !distributed {
             if versions == 1 { return clipLoss(imageFeatures: images, textFeatures: texts, logitScale: scale) }
             return multiTextCLIPLoss(imageFeatures: images, textFeatures: texts, versions: versions, logitScale: scale)
-        case .siglip:
-            let bias = liveScale ? model.logitBias! : Variable(model.logitBias!.value)
-            let batch = images.shape[0]
-            var total: Variable<Float>? = nil
-            var imageAccuracy = 0.0, textAccuracy = 0.0
-            for version in 0..<versions {
-                let part = versions == 1 ? texts : texts.slice(axis: 0, (version * batch)..<((version + 1) * batch))
-                let output = sigLIPLoss(imageFeatures: images, textFeatures: part, logitScale: scale, logitBias: bias)
-                total = total.map { $0 + output.loss } ?? output.loss
-                imageAccuracy += output.imageToTextAccuracy
-                textAccuracy += output.textToImageAccuracy
-            }
-            let v = Double(versions)
-            return ContrastiveLossOutput(loss: versions == 1 ? total! : total! / Float(versions),
-                                         imageToTextAccuracy: imageAccuracy / v, textToImageAccuracy: textAccuracy / v)
         }
+        let allImages = configuration.loss == .clip ? try gathered(images) : nil
+        let bias = configuration.loss == .siglip ? (liveScale ? model.logitBias! : Variable(model.logitBias!.value)) : nil
+        var total: Variable<Float>? = nil
+        var imageAccuracy = 0.0, textAccuracy = 0.0
+        for v in 0..<versions {
+            let part = version(v)
+            let allTexts = distributed ? try gathered(part) : nil
+            let output: ContrastiveLossOutput<Float>
+            if let bias {
+                output = sigLIPLoss(imageFeatures: images, textFeatures: part, logitScale: scale, logitBias: bias, allTextFeatures: allTexts, labelOffset: offset)
+            } else {
+                output = clipLoss(imageFeatures: images, textFeatures: part, logitScale: scale, allImageFeatures: allImages,
+                                  allTextFeatures: allTexts, labelOffset: offset)
+            }
+            total = total.map { $0 + output.loss } ?? output.loss
+            imageAccuracy += output.imageToTextAccuracy
+            textAccuracy += output.textToImageAccuracy
+        }
+        let count = Double(versions)
+        return ContrastiveLossOutput(loss: versions == 1 ? total! : total! / Float(versions),
+                                     imageToTextAccuracy: imageAccuracy / count, textToImageAccuracy: textAccuracy / count)
     }
 
     private func check(_ parts: [ImageTextBatch]) throws(TrainingError) {
@@ -228,6 +277,15 @@ public final class CLIPTrainer {
             }
         }
         let total = parts.reduce(0) { $0 + $1.count }
-        guard total >= 2 else { throw .invalidBatch("a contrastive batch needs at least 2 images, got \(total)") }
+        guard total >= 2 || distributed.worldSize > 1 else { throw .invalidBatch("a contrastive batch needs at least 2 images, got \(total)") }
+        if distributed.worldSize > 1 {
+            // Every rank must bring the same number of images (the label offsets assume it): the mean of the
+            // counts squared equals the squared mean only when they are all equal.
+            let counts: [Double]
+            do throws(DistributedError) { counts = try distributed.mean([Double(total), Double(total * total)]) } catch { throw .distributed(error) }
+            guard counts[1] == counts[0] * counts[0] else {
+                throw .invalidBatch("the ranks' batches differ in size (this rank has \(total) images, the mean is \(counts[0]))")
+            }
+        }
     }
 }

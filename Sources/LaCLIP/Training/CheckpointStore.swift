@@ -97,6 +97,7 @@ public enum TrainingCheckpoint {
             "model": try json(trainer.model.configuration), "trainer": try json(trainer.configuration),
             "loader": try json(loader.configuration), "loader_position": try json(position), "history": try json(history),
             "skipped_steps": String(trainer.skippedSteps), "text_versions": String(loader.text.versionCount),
+            "world_size": String(trainer.distributed.worldSize),
         ]
         if let runDescription { extra["run"] = runDescription }
         try TrainingState.save(
@@ -156,6 +157,16 @@ public enum TrainingCheckpoint {
         if let versions = extra["text_versions"], Int(versions) != loader.text.versionCount {
             throw TrainingError.checkpointMismatch(
                 file: file, field: "text_versions", message: "the run used \(versions) texts per image, the loader gives \(loader.text.versionCount)")
+        }
+        let savedWorld = extra["world_size"].map { Int($0) } ?? 1
+        guard let savedWorld, savedWorld >= 1 else {
+            throw TrainingError.badCheckpoint(file: file, message: "metadata field 'world_size' is malformed: \(extra["world_size"] ?? "")")
+        }
+        guard savedWorld == trainer.distributed.worldSize else {
+            throw TrainingError.checkpointMismatch(
+                file: file, field: "world_size",
+                message: "the run was trained by \(savedWorld) process\(savedWorld == 1 ? "" : "es") and resumes with \(trainer.distributed.worldSize); "
+                    + "the global batch and every rank's shard depend on it: resume with the same count (mpirun -np \(savedWorld) ...)")
         }
         let position = try decode(LoaderPosition.self, key: "loader_position", extra: extra, file: file)
         let history = try decode(TrainingHistory.self, key: "history", extra: extra, file: file)

@@ -1,4 +1,5 @@
 import Foundation
+import LaNN
 
 /// A training run that cannot go on: a bad setting, a diverged loss, a checkpoint that does not fit.
 public enum TrainingError: Error, CustomStringConvertible, Equatable, Sendable {
@@ -12,6 +13,8 @@ public enum TrainingError: Error, CustomStringConvertible, Equatable, Sendable {
     case checkpointMismatch(file: String, field: String, message: String)
     /// A checkpoint file is missing, unreadable or malformed.
     case badCheckpoint(file: String, message: String)
+    /// The processes of a data-parallel run could not communicate (a rank died, a collective timed out).
+    case distributed(DistributedError)
 
     /// A one-line message.
     public var description: String {
@@ -23,6 +26,7 @@ public enum TrainingError: Error, CustomStringConvertible, Equatable, Sendable {
         case .invalidBatch(let message): return "training batch: \(message)"
         case .checkpointMismatch(let file, let field, let message): return "\(file): \(field): \(message)"
         case .badCheckpoint(let file, let message): return "\(file): \(message)"
+        case .distributed(let error): return error.description
         }
     }
 }

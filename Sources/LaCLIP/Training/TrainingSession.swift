@@ -67,6 +67,9 @@ public final class TrainingSession {
     public var savesCheckpoints = true
     /// Whether SIGINT / SIGTERM stop the run cleanly (handlers installed by `run()`, removed when it returns).
     public var handlesSignals = true
+    /// Whether this process logs, evaluates and writes checkpoints: rank 0 of a data-parallel run (and the
+    /// only process otherwise). The other ranks train and keep their history of steps in memory only.
+    public var isPrimary: Bool { trainer.distributed.rank == 0 }
     /// The loader position after the last step.
     public private(set) var position: LoaderPosition
     /// The metrics so far.
@@ -131,7 +134,7 @@ public final class TrainingSession {
     /// - Throws: Loader errors (unreadable samples), `TrainingError.nonFiniteLoss`, evaluation and file errors.
     ///   Before a non-finite loss is thrown, nothing is saved over the last good checkpoint.
     public func run() throws -> TrainingOutcome {
-        if let metricsURL { metricsLog = try MetricsLog(url: metricsURL, history: history) }
+        if isPrimary, let metricsURL { metricsLog = try MetricsLog(url: metricsURL, history: history) }
         stopRequested = false
         if handlesSignals { TrainingInterrupt.install() }
         defer {
@@ -146,7 +149,21 @@ public final class TrainingSession {
         var batchesThisEpoch = position.batchIndex
         var lastEpoch = position.epoch
         while trainer.completedSteps < total {
-            guard let batch = try iterator.next() else {
+            var next = try iterator.next()
+            if trainer.distributed.worldSize > 1 {
+                // The ranks agree on the end of an epoch (one of them running short ends it for all) and on a stop
+                // request (a signal reaching one rank stops every rank after the same step).
+                let flags: [Double]
+                do throws(DistributedError) {
+                    flags = try trainer.distributed.mean([next == nil ? 0 : 1, stopRequested || (handlesSignals && TrainingInterrupt.isRequested) ? 1 : 0])
+                } catch { throw TrainingError.distributed(error) }
+                if flags[1] > 0 {
+                    lastCheckpoint = try saveCheckpoint() ?? lastCheckpoint
+                    return .interrupted(checkpoint: lastCheckpoint)
+                }
+                if flags[0] < 1 { next = nil }
+            }
+            guard let batch = next else {
                 guard batchesThisEpoch > 0 else {
                     throw TrainingError.invalidBatch(
                         "epoch \(iterator.epoch) produced no batch: \(loader.count) samples for batches of \(loader.configuration.batchSize)")
@@ -166,9 +183,9 @@ public final class TrainingSession {
                 history.steps.append(metrics)
                 metricsLog?.append(metrics)
             }
-            observer?.trainingDidStep(metrics, session: self)
+            if isPrimary { observer?.trainingDidStep(metrics, session: self) }
             if evaluateEvery > 0, step % evaluateEvery == 0, step != total { try runEvaluation(epoch: batch.epoch) }
-            if stopRequested || (handlesSignals && TrainingInterrupt.isRequested) {
+            if trainer.distributed.worldSize == 1, stopRequested || (handlesSignals && TrainingInterrupt.isRequested) {
                 lastCheckpoint = try saveCheckpoint() ?? lastCheckpoint
                 return .interrupted(checkpoint: lastCheckpoint)
             }
@@ -185,7 +202,7 @@ public final class TrainingSession {
     /// - Throws: File errors.
     @discardableResult
     public func saveCheckpoint() throws -> URL? {
-        guard let checkpoints, savesCheckpoints else { return nil }
+        guard let checkpoints, savesCheckpoints, isPrimary else { return nil }
         checkpoints.removeLeftovers()
         let url = checkpoints.url(step: trainer.completedSteps)
         try TrainingCheckpoint.save(
@@ -196,7 +213,7 @@ public final class TrainingSession {
     }
 
     private func runEvaluation(epoch: Int) throws {
-        guard let evaluate else { return }
+        guard let evaluate, isPrimary else { return }
         let model = trainer.model
         model.setTraining(false)
         defer { model.setTraining(true) }

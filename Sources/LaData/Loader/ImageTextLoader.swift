@@ -37,6 +37,11 @@ import Synchronization
 /// `warnsOnSkip`), and the batch is completed with the readable samples that follow in the epoch's order —
 /// the batches are then the readable samples, in order, cut into groups of `B`.
 ///
+/// **Shards.** In data-parallel training each process passes its `LoaderShard`: global batch `k` holds
+/// positions `k·B·S ..< (k+1)·B·S` of the epoch's order (S shards, incomplete global batches dropped), and shard
+/// `s` reads the `s`-th block of `B` of it. So the S processes together see exactly the batches of one process
+/// with batch `B·S`, and every per-sample random choice is the same as there.
+///
 /// **Resume.** `LoaderEpochIterator.position` (Codable) after any batch, given to `makeIterator(from:)`, gives
 /// exactly the remaining batches of an uninterrupted run.
 public final class ImageTextLoader: Sendable {
@@ -48,6 +53,8 @@ public final class ImageTextLoader: Sendable {
     public let text: TextSelection
     /// The settings.
     public let configuration: LoaderConfiguration
+    /// This process's part of every global batch (`.whole` outside data-parallel training).
+    public let shard: LoaderShard
     private let tokenizers: Mutex<[BPETokenizer]>
     private let skipped = Mutex(0)
 
@@ -56,11 +63,16 @@ public final class ImageTextLoader: Sendable {
     ///   - source: The samples (e.g. `DatasetSampleSource` or `FashionMNISTSampleSource`).
     ///   - tokenizer: The CLIP tokenizer.
     ///   - text: Which text(s) of each sample to tokenize (the original caption by default).
-    ///   - configuration: Batch size, seed, workers, ...
+    ///   - configuration: Batch size (per shard), seed, workers, ...
+    ///   - shard: This process's part of every global batch (default: all of it).
     /// - Throws: `DataError(.unsupported)` for invalid settings or an image shape other than `[3, H, W]`.
     public init(source: any LoaderSampleSource, tokenizer: BPETokenizer, text: TextSelection = .original,
-                configuration: LoaderConfiguration) throws {
+                configuration: LoaderConfiguration, shard: LoaderShard = .whole) throws {
         try configuration.validate()
+        guard shard.count >= 1, (0..<shard.count).contains(shard.index) else {
+            throw DataError(.unsupported, file: "loader", field: "shard", "shard \(shard.index) of \(shard.count) does not exist")
+        }
+        self.shard = shard
         guard source.imageShape.count == 3, source.imageShape.allSatisfy({ $0 >= 1 }) else {
             throw DataError(.unsupported, file: "loader source", field: "imageShape",
                             "expected [channels, height, width], got \(source.imageShape)")
@@ -79,32 +91,50 @@ public final class ImageTextLoader: Sendable {
     ///   - imageSize: The output side length.
     ///   - tokenizer: The CLIP tokenizer.
     ///   - text: Which text(s) of each sample to tokenize.
-    ///   - configuration: Batch size, seed, workers, ...
+    ///   - configuration: Batch size (per shard), seed, workers, ...
+    ///   - shard: This process's part of every global batch (default: all of it).
     /// - Throws: `DataError(.unsupported)` for invalid settings.
     public convenience init<Dataset: ImageTextDataset>(
         dataset: Dataset, pipeline: ImagePipeline, imageSize: Int, tokenizer: BPETokenizer,
-        text: TextSelection = .original, configuration: LoaderConfiguration
+        text: TextSelection = .original, configuration: LoaderConfiguration, shard: LoaderShard = .whole
     ) throws {
         try self.init(source: DatasetSampleSource(dataset: dataset, pipeline: pipeline, size: imageSize),
-                      tokenizer: tokenizer, text: text, configuration: configuration)
+                      tokenizer: tokenizer, text: text, configuration: configuration, shard: shard)
     }
 
     /// The number of samples.
     public var count: Int { source.count }
 
+    /// The number of positions this loader visits per epoch: every sample, or with several shards this shard's
+    /// block of every complete global batch.
+    public var samplesPerEpoch: Int {
+        guard shard.count > 1 else { return count }
+        return count / (configuration.batchSize * shard.count) * configuration.batchSize
+    }
+
     /// The number of batches in an epoch when no sample is skipped.
     public var batchesPerEpoch: Int {
-        let b = configuration.batchSize
-        return configuration.dropLast ? count / b : (count + b - 1) / b
+        let b = configuration.batchSize, n = samplesPerEpoch
+        return configuration.dropLast ? n / b : (n + b - 1) / b
     }
 
     /// The number of samples skipped (under `.skip`) by all iterators of this loader so far.
     public var skippedSampleCount: Int { skipped.withLock { $0 } }
 
-    /// The visiting order of `epoch` (dataset indices).
+    /// The visiting order of `epoch` (dataset indices): with several shards, this shard's block of `B` of every
+    /// global batch of the whole order.
     /// - Parameter epoch: The epoch.
     public func order(epoch: Int) -> [Int] {
-        EpochOrder.permutation(count: count, seed: configuration.seed, epoch: epoch, shuffle: configuration.shuffle)
+        let whole = EpochOrder.permutation(count: count, seed: configuration.seed, epoch: epoch, shuffle: configuration.shuffle)
+        guard shard.count > 1 else { return whole }
+        let b = configuration.batchSize, global = b * shard.count
+        var order: [Int] = []
+        order.reserveCapacity(samplesPerEpoch)
+        for k in 0..<(count / global) {
+            let start = k * global + shard.index * b
+            order.append(contentsOf: whole[start..<(start + b)])
+        }
+        return order
     }
 
     /// The position at the start of `epoch`.
@@ -135,7 +165,7 @@ public final class ImageTextLoader: Sendable {
         }
         guard position.seed == configuration.seed else { throw mismatch("seed", "\(position.seed)", "\(configuration.seed)") }
         guard position.epoch >= 0, position.batchIndex >= 0, position.nextChunk >= 0,
-            position.carriedPositions.allSatisfy({ $0 >= 0 && $0 < count })
+            position.carriedPositions.allSatisfy({ $0 >= 0 && $0 < samplesPerEpoch })
         else {
             throw DataError(.unsupported, file: "loader position", "position \(position) is out of range")
         }
@@ -146,9 +176,9 @@ public final class ImageTextLoader: Sendable {
 
     /// The number of chunks of `B` positions read in an epoch.
     var chunkCount: Int {
-        let b = configuration.batchSize
-        if configuration.dropLast && configuration.corruptSamples == .fail { return count / b }
-        return (count + b - 1) / b
+        let b = configuration.batchSize, n = samplesPerEpoch
+        if configuration.dropLast && configuration.corruptSamples == .fail { return n / b }
+        return (n + b - 1) / b
     }
 
     /// Borrows a tokenizer of this loader's own (sharing the vocabulary), so workers never share a word cache.
@@ -266,7 +296,7 @@ public final class LoaderEpochIterator {
         let order = loader.order(epoch: position.epoch)
         self.order = order
         let b = configuration.batchSize
-        let n = loader.count
+        let n = loader.samplesPerEpoch
         var units: [[Int]] = []
         hasPrefix = !position.carriedPositions.isEmpty
         if hasPrefix { units.append(position.carriedPositions) }

@@ -76,3 +76,24 @@ public struct LoaderConfiguration: Sendable, Codable, Hashable {
         guard contextLength >= 1 else { throw bad("contextLength", "must be ≥ 1, got \(contextLength)") }
     }
 }
+
+/// One process's part of the data in data-parallel training: shard `index` of `count` reads the `index`-th
+/// block of `B` samples of every global batch of `B × count` (see `ImageTextLoader`).
+public struct LoaderShard: Sendable, Codable, Hashable {
+    /// This shard, `0..<count` (the process's rank).
+    public var index: Int
+    /// The number of shards (the world size).
+    public var count: Int
+
+    /// All of the data: shard 0 of 1.
+    public static let whole = LoaderShard(index: 0, count: 1)
+
+    /// Creates a shard.
+    /// - Parameters:
+    ///   - index: This shard, `0..<count`.
+    ///   - count: The number of shards.
+    public init(index: Int, count: Int) {
+        self.index = index
+        self.count = count
+    }
+}

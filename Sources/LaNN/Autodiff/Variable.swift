@@ -100,8 +100,11 @@ public final class Variable<Scalar: TensorFloatingPoint>: @unchecked Sendable {
     /// - Parameters:
     ///   - seed: The gradient of some scalar with respect to this variable (default: 1 for a scalar).
     ///   - retainGraph: Keep the graph so `backward` can run again (default: free it).
+    ///   - onLeafGradient: Called for each leaf as soon as its gradient of this pass has been accumulated into
+    ///     `grad` (no later op of the pass adds to it), in the order the pass reaches the leaves: data-parallel
+    ///     training starts communicating those gradients while the rest of the pass runs.
     @inlinable
-    public func backward(seed: Tensor<Scalar>? = nil, retainGraph: Bool = false) {
+    public func backward(seed: Tensor<Scalar>? = nil, retainGraph: Bool = false, onLeafGradient: ((Variable) -> Void)? = nil) {
         let start: Tensor<Scalar>
         if let seed {
             checkPrecondition(seed.shape == value.shape, "backward: seed shape \(seed.shape) differs from value shape \(value.shape)")
@@ -139,6 +142,7 @@ public final class Variable<Scalar: TensorFloatingPoint>: @unchecked Sendable {
             guard let (gradient, _) = gradients.removeValue(forKey: id) else { continue }
             guard let node = variable.node else {
                 variable.accumulate(gradient)
+                onLeafGradient?(variable)
                 continue
             }
             let inputGradients = node.pullback(gradient)
