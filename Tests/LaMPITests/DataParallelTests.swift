@@ -233,5 +233,13 @@ import Testing
         #expect(try TrainingCheckpoint.modelConfiguration(at: last).vision.imageSize == 16)
         let resumed = try await Self.run(laclip, arguments + ["--resume", last.path], in: folder, name: "resume")
         #expect(resumed.status != 0 && resumed.output.contains("world_size") && resumed.output.contains("mpirun -np 2"), "\(resumed.output)")
+        // With the same world size it resumes: two more steps, then a stop that both ranks agree on (status 3).
+        let step = Int(last.deletingPathExtension().lastPathComponent.split(separator: "-").last ?? "") ?? 0
+        let again = try await Self.run(
+            mpirun, ["--oversubscribe", "-np", "2", laclip.path] + arguments + ["--resume", "latest", "--stop-at-step", "\(step + 2)"],
+            in: folder, name: "resume-2")
+        #expect(again.output.contains("resumed from \(last.path) at step \(step)"), "\(again.output)")
+        #expect(again.output.contains("stopped after step \(step + 2)"), "\(again.output)")
+        #expect(store.latest()?.lastPathComponent == String(format: "checkpoint-%08d.safetensors", step + 2), "\(again.output)")
     }
 }
