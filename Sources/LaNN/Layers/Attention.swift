@@ -134,6 +134,14 @@ extension Variable {
         checkPrecondition(rank == 3 && shape[2] % (3 * heads) == 0, "packedSelfAttention: shape \(shape) is not [B, L, 3D] with \(heads) heads")
         let (b, l, d) = (shape[0], shape[1], shape[2] / 3)
         let hd = d / heads
+        if mask == nil, value.isContiguous {
+            // One fused kernel over all heads (no BLAS call per head), forward and backward.
+            let input = value.contiguous(), scale = 1 / Scalar(hd).squareRoot()
+            let (output, probabilities) = AttentionKernels.packedForward(packed: input, heads: heads, causal: causal, scale: scale)
+            return Variable.record(output, name: "packedSelfAttention", inputs: [self]) { g in
+                [AttentionKernels.packedBackward(gradient: g, packed: input, probabilities: probabilities, heads: heads, scale: scale)]
+            }
+        }
         let packed = value.view([b, l, 3, heads, hd]).permuted([2, 0, 3, 1, 4])
         let q = packed.select(axis: 0, index: 0), k = packed.select(axis: 0, index: 1), v = packed.select(axis: 0, index: 2)
         let s = 1 / Scalar(hd).squareRoot()
@@ -150,5 +158,158 @@ extension Variable {
             views.select(axis: 0, index: 2).assign(grads.value)
             return [dPacked]
         }
+    }
+}
+
+// MARK: Fused multi-head self-attention on packed projections
+
+extension AttentionKernels {
+    /// Fused forward of multi-head self-attention over all heads at once, without a BLAS call per head: for every
+    /// (batch, head) pair — in parallel — the scores, the scale, the causal mask, the softmax and the weighted sum
+    /// stay in a few cache lines (the key and value rows of one head are transposed into a small scratch buffer so
+    /// that every inner loop is a contiguous multiply-add).
+    /// - Parameters:
+    ///   - packed: Contiguous [B, L, 3D]: q, k, v side by side, each split into `heads` heads of D/heads.
+    ///   - heads: The number of heads.
+    ///   - causal: Forbid attending to later positions.
+    ///   - scale: The score scale.
+    /// - Returns: The output with heads merged [B, L, D] and the probabilities [B, heads, L, L].
+    @inlinable
+    public static func packedForward<T: TensorFloatingPoint>(packed: Tensor<T>, heads: Int, causal: Bool, scale: T)
+        -> (output: Tensor<T>, probabilities: Tensor<T>)
+    {
+        checkPrecondition(packed.isContiguous && packed.rank == 3 && packed.shape[2] % (3 * heads) == 0,
+                          "packedForward: packed must be contiguous [B, L, 3D] with \(heads) heads, got \(packed.shape)")
+        let (b, l, d3) = (packed.shape[0], packed.shape[1], packed.shape[2])
+        let d = d3 / 3, hd = d / heads
+        let output = Tensor<T>(uninitializedShape: [b, l, d])
+        let probabilities = Tensor<T>(uninitializedShape: [b, heads, l, l])
+        let input = UnsafePointer(packed.storage.pointer + packed.offset)
+        let out = output.storage.pointer, probs = probabilities.storage.pointer
+        withExtendedLifetime(packed) {
+            Threading.parallelFor(total: b * heads, cost: 4 * l * l * hd) { range in
+                let keysT = UnsafeMutablePointer<T>.allocate(capacity: hd * l)
+                defer { keysT.deallocate() }
+                for pair in range {
+                    let batch = pair / heads, head = pair % heads
+                    let base = input + batch * l * d3 + head * hd
+                    let p = probs + pair * l * l
+                    // kᵀ of this head: keysT[e * l + j] = k[j, e].
+                    for j in 0..<l {
+                        let k = base + j * d3 + d
+                        for e in 0..<hd { keysT[e * l + j] = k[e] }
+                    }
+                    for i in 0..<l {
+                        let row = p + i * l
+                        let valid = causal ? i + 1 : l
+                        for j in 0..<l { row[j] = 0 }
+                        let q = base + i * d3
+                        for e in 0..<hd {
+                            let qe = q[e] * scale, kt = keysT + e * l
+                            for j in 0..<valid { row[j] += qe * kt[j] }
+                        }
+                        var peak = -T.infinity
+                        for j in 0..<valid where row[j] > peak { peak = row[j] }
+                        var total: T = 0
+                        for j in 0..<valid {
+                            let e = T.exp(row[j] - peak)
+                            row[j] = e
+                            total += e
+                        }
+                        let inverse = 1 / total
+                        for j in 0..<valid { row[j] *= inverse }
+                        // out_i = Σ_j p_ij v_j, written into the merged [B, L, D] layout.
+                        let o = out + (batch * l + i) * d + head * hd
+                        for e in 0..<hd { o[e] = 0 }
+                        for j in 0..<valid {
+                            let w = row[j], v = base + j * d3 + 2 * d
+                            for e in 0..<hd { o[e] += w * v[e] }
+                        }
+                    }
+                }
+            }
+        }
+        return (output, probabilities)
+    }
+
+    /// Fused backward of `packedForward`: dV = Pᵀ G, dP = G Vᵀ, dS = P ⊙ (dP - rowsum(dP ⊙ P)) · scale, dQ = dS K,
+    /// dK = dSᵀ Q, per (batch, head) in parallel, written straight into one packed gradient [B, L, 3D].
+    /// - Parameters:
+    ///   - gradient: dL/d(output) [B, L, D].
+    ///   - packed: The forward input [B, L, 3D] (contiguous).
+    ///   - probabilities: The forward probabilities [B, heads, L, L].
+    ///   - heads: The number of heads.
+    ///   - scale: The forward score scale.
+    /// - Returns: dL/d(packed) [B, L, 3D].
+    @inlinable
+    public static func packedBackward<T: TensorFloatingPoint>(
+        gradient: Tensor<T>, packed: Tensor<T>, probabilities: Tensor<T>, heads: Int, scale: T
+    ) -> Tensor<T> {
+        let (b, l, d3) = (packed.shape[0], packed.shape[1], packed.shape[2])
+        let d = d3 / 3, hd = d / heads
+        checkPrecondition(gradient.shape == [b, l, d], "packedBackward: gradient \(gradient.shape) for packed input \(packed.shape)")
+        let g = gradient.contiguous()
+        let result = Tensor<T>(uninitializedShape: [b, l, d3])
+        let input = UnsafePointer(packed.storage.pointer + packed.offset), grads = UnsafePointer(g.storage.pointer + g.offset)
+        let probs = UnsafePointer(probabilities.storage.pointer + probabilities.offset)
+        let dPacked = result.storage.pointer
+        withExtendedLifetime((packed, g, probabilities)) {
+            Threading.parallelFor(total: b * heads, cost: 8 * l * l * hd) { range in
+                let valuesT = UnsafeMutablePointer<T>.allocate(capacity: hd * l)
+                let dScores = UnsafeMutablePointer<T>.allocate(capacity: l)
+                defer {
+                    valuesT.deallocate()
+                    dScores.deallocate()
+                }
+                for pair in range {
+                    let batch = pair / heads, head = pair % heads
+                    let base = input + batch * l * d3 + head * hd
+                    let dBase = dPacked + batch * l * d3 + head * hd
+                    let gBase = grads + batch * l * d + head * hd
+                    let p = probs + pair * l * l
+                    for j in 0..<l {
+                        let v = base + j * d3 + 2 * d
+                        for e in 0..<hd { valuesT[e * l + j] = v[e] }
+                        let dq = dBase + j * d3
+                        for e in 0..<hd {
+                            dq[e] = 0  // dQ row
+                            dq[d + e] = 0  // dK row
+                            dq[2 * d + e] = 0  // dV row
+                        }
+                    }
+                    for i in 0..<l {
+                        let row = p + i * l, gi = gBase + i * d
+                        // dV_j += p_ij g_i
+                        for j in 0..<l {
+                            let w = row[j]
+                            if w == 0 { continue }
+                            let dv = dBase + j * d3 + 2 * d
+                            for e in 0..<hd { dv[e] += w * gi[e] }
+                        }
+                        // dP_ij = g_i · v_j (through vᵀ), then dS_ij = p_ij (dP_ij - Σ_j dP_ij p_ij) · scale.
+                        for j in 0..<l { dScores[j] = 0 }
+                        for e in 0..<hd {
+                            let ge = gi[e], vt = valuesT + e * l
+                            for j in 0..<l { dScores[j] += ge * vt[j] }
+                        }
+                        var dot: T = 0
+                        for j in 0..<l { dot += dScores[j] * row[j] }
+                        for j in 0..<l { dScores[j] = row[j] * (dScores[j] - dot) * scale }
+                        // dQ_i += Σ_j dS_ij k_j;  dK_j += dS_ij q_i.
+                        let dq = dBase + i * d3, q = base + i * d3
+                        for j in 0..<l {
+                            let w = dScores[j]
+                            if w == 0 { continue }
+                            let k = base + j * d3 + d, dk = dBase + j * d3 + d
+                            for e in 0..<hd {
+                                dq[e] += w * k[e]
+                                dk[e] += w * q[e]
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        return result
     }
 }
