@@ -56,7 +56,7 @@ import Testing
     /// The round trip through Python: `open_clip.create_model(name, pretrained=path)` loads the export and computes the
     /// same embeddings. Runs when `LACLIP_REFERENCE_PYTHON` names a Python with torch and open-clip-torch.
     @Test(.enabled(if: ProcessInfo.processInfo.environment["LACLIP_REFERENCE_PYTHON"] != nil))
-    func openCLIPLoadsTheExport() throws {
+    func openCLIPLoadsTheExport() async throws {
         let python = ProcessInfo.processInfo.environment["LACLIP_REFERENCE_PYTHON"]!
         let folder = try temporaryFolder("python")
         defer { try? FileManager.default.removeItem(at: folder) }
@@ -71,7 +71,7 @@ import Testing
             ["images": SafeTensorsFile.AnyTensor(io.images), "tokens": SafeTensorsFile.AnyTensor(io.tokens), "image_features": SafeTensorsFile.AnyTensor(images),
              "text_features": SafeTensorsFile.AnyTensor(texts), "logit_scale": SafeTensorsFile.AnyTensor(model.logitScale.value)],
             to: folder.appendingPathComponent("io.safetensors"))
-        let (process, output) = try runProgram(
+        let (process, output) = try await runProgram(
             URL(fileURLWithPath: python), [laclipResources.appendingPathComponent("check_open_clip_export.py").path, folder.path, "laclip-roundtrip"])
         #expect(process.terminationStatus == 0, "\(output)")
     }

@@ -43,8 +43,8 @@ import Testing
 
     /// Runs `laclip` to the end and returns its exit status and output.
     @discardableResult
-    static func run(_ arguments: [String], expect status: Int32?, program: String = "laclip") throws -> String {
-        let (process, output) = try runProgram(executable(program)!, arguments)
+    static func run(_ arguments: [String], expect status: Int32?, program: String = "laclip") async throws -> String {
+        let (process, output) = try await runProgram(executable(program)!, arguments)
         if let status {
             #expect(process.terminationStatus == status, "\(program) \(arguments.joined(separator: " ")) exited \(process.terminationStatus):\n\(output)")
         } else {
@@ -63,7 +63,7 @@ import Testing
         return result
     }
 
-    @Test func resumeInAFreshProcessIsBitExact() throws {
+    @Test func resumeInAFreshProcessIsBitExact() async throws {
         guard let _ = Self.laclip else {
             Issue.record("laclip is not built next to the test bundle (run swift build)")
             return
@@ -72,10 +72,10 @@ import Testing
         defer { try? FileManager.default.removeItem(at: folder) }
         let config = try Self.writeModelConfig(in: folder)
         let straight = folder.appendingPathComponent("straight"), split = folder.appendingPathComponent("split")
-        try Self.run(Self.arguments(output: straight, config: config, steps: 6), expect: 0)
-        let stopped = try Self.run(Self.arguments(output: split, config: config, steps: 6) + ["--stop-at-step", "3"], expect: 3)
+        try await Self.run(Self.arguments(output: straight, config: config, steps: 6), expect: 0)
+        let stopped = try await Self.run(Self.arguments(output: split, config: config, steps: 6) + ["--stop-at-step", "3"], expect: 3)
         #expect(stopped.contains("continue with --resume latest"))
-        try Self.run(Self.arguments(output: split, config: config, steps: 6) + ["--resume", "latest"], expect: 0)
+        try await Self.run(Self.arguments(output: split, config: config, steps: 6) + ["--resume", "latest"], expect: 0)
         let a = try Self.modelTensors(straight.appendingPathComponent("checkpoints/checkpoint-00000006.safetensors"))
         let b = try Self.modelTensors(split.appendingPathComponent("checkpoints/checkpoint-00000006.safetensors"))
         #expect(a.count > 10 && a.keys.sorted() == b.keys.sorted())
@@ -85,15 +85,15 @@ import Testing
         #expect(metrics.split(separator: "\n").filter { $0.hasPrefix("{\"type\":\"step\"") }.count == 6)
         // Export the finished run for open_clip, and evaluate it.
         let exported = folder.appendingPathComponent("export")
-        try Self.run(["export", "--checkpoint", split.appendingPathComponent("checkpoints/checkpoint-00000006.safetensors").path,
+        try await Self.run(["export", "--checkpoint", split.appendingPathComponent("checkpoints/checkpoint-00000006.safetensors").path,
                       "--name", "small", "--output", exported.path], expect: 0)
-        let evaluation = try Self.run(
+        let evaluation = try await Self.run(
             ["eval", "--open-clip-weights", exported.appendingPathComponent("small.safetensors").path, "--model-config",
              exported.appendingPathComponent("small.json").path, "--zero-shot", "fashion-mnist", "--eval-images", "40"], expect: 0)
         #expect(evaluation.contains("zero-shot (fashion-mnist, 40 images): top-1"))
         // Fine-tuning starts from the exported open_clip state dict.
         let tuned = folder.appendingPathComponent("tuned")
-        try Self.run(Self.arguments(output: tuned, config: exported.appendingPathComponent("small.json").path, steps: 1)
+        try await Self.run(Self.arguments(output: tuned, config: exported.appendingPathComponent("small.json").path, steps: 1)
                      + ["--initialize", exported.appendingPathComponent("small.safetensors").path], expect: 0)
         let start = try Self.modelTensors(split.appendingPathComponent("checkpoints/checkpoint-00000006.safetensors"))
         let after = try Self.modelTensors(tuned.appendingPathComponent("checkpoints/checkpoint-00000001.safetensors"))
@@ -103,7 +103,7 @@ import Testing
         #expect(moved.max()! < 2e-3, "the run did not start from the exported weights")
     }
 
-    @Test func sigintSavesACheckpointToResumeFrom() throws {
+    @Test func sigintSavesACheckpointToResumeFrom() async throws {
         guard let laclip = Self.laclip else {
             Issue.record("laclip is not built next to the test bundle (run swift build)")
             return
@@ -126,9 +126,10 @@ import Testing
         let deadline = Date().addingTimeInterval(300)
         while Date() < deadline {
             if let text = try? String(contentsOf: metrics, encoding: .utf8), text.split(separator: "\n").count >= 2 { break }
-            Thread.sleep(forTimeInterval: 0.05)
+            try await Task.sleep(for: .milliseconds(50))
         }
         kill(process.processIdentifier, SIGINT)
+        while process.isRunning { try await Task.sleep(for: .milliseconds(20)) }
         process.waitUntilExit()
         try handle.close()
         let printed = try String(contentsOf: log, encoding: .utf8)
@@ -141,12 +142,12 @@ import Testing
         #expect(saved.step >= 2 && saved.step < 100_000)
         #expect(printed.contains("stopped after step \(saved.step)"))
         // Resume from what the signal saved and train two more steps.
-        let resumed = try Self.run(Self.arguments(output: output, config: config, steps: 100_000) + ["--resume", "latest", "--stop-at-step", "\(saved.step + 2)"], expect: 3)
+        let resumed = try await Self.run(Self.arguments(output: output, config: config, steps: 100_000) + ["--resume", "latest", "--stop-at-step", "\(saved.step + 2)"], expect: 3)
         #expect(resumed.contains("resumed from") && resumed.contains("stopped after step \(saved.step + 2)"))
         #expect(store.latest()?.lastPathComponent == String(format: "checkpoint-%08d.safetensors", saved.step + 2))
     }
 
-    @Test func badArgumentsGiveOneLineErrors() throws {
+    @Test func badArgumentsGiveOneLineErrors() async throws {
         guard Self.laclip != nil, Self.executable("TrainCLIP") != nil else {
             Issue.record("laclip / TrainCLIP are not built next to the test bundle (run swift build)")
             return
@@ -180,13 +181,13 @@ import Testing
             ("TrainCLIP", ["--modes", ","], "unknown mode"),
             ("TrainCLIP", ["--learning-rate", "nan"], "--learning-rate"),
         ] {
-            let printed = try Self.run(arguments, expect: nil, program: program)
+            let printed = try await Self.run(arguments, expect: nil, program: program)
             #expect(printed.contains(message), "\(program) \(arguments.joined(separator: " ")):\n\(printed)")
             #expect(!printed.contains("Fatal error") && !printed.contains("Stack dump") && !printed.contains("Illegal instruction"), "\(printed)")
         }
     }
 
-    @Test func tokenizeMatchesTheLibrary() throws {
+    @Test func tokenizeMatchesTheLibrary() async throws {
         guard let laclip = Self.laclip else {
             Issue.record("laclip is not built next to the test bundle (run swift build)")
             return
@@ -196,7 +197,7 @@ import Testing
         let input = folder.appendingPathComponent("texts.txt")
         let texts = ["a photo of a cat", "Hello, World! ünïcode 😀"]
         try Data(texts.joined(separator: "\n").utf8).write(to: input)
-        let (_, output) = try runProgram(laclip, ["tokenize", "--input", input.path, "--context-length", "12"])
+        let (_, output) = try await runProgram(laclip, ["tokenize", "--input", input.path, "--context-length", "12"])
         let rows = output.split(separator: "\n").map { try! JSONDecoder().decode([Int].self, from: Data($0.utf8)) }
         let expected = try BPETokenizer.loadDefault().tokenize(texts, contextLength: 12)
         #expect(rows.flatMap { $0 } == expected.scalars)

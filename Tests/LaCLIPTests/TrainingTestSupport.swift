@@ -72,17 +72,23 @@ func relativeDifference(_ a: Tensor<Float>, _ b: Tensor<Float>) -> Float {
 }
 
 /// Runs a program to its end; returns how it ended and everything it printed (standard output and error together).
-func runProgram(_ executable: URL, _ arguments: [String]) throws -> (process: Process, output: String) {
+/// It waits by suspending, never by blocking a thread: Swift Testing runs suites concurrently on a pool of one
+/// thread per core, and a test blocked on a child process for minutes would starve every other test.
+func runProgram(_ executable: URL, _ arguments: [String]) async throws -> (process: Process, output: String) {
     let process = Process()
     process.executableURL = executable
     process.arguments = arguments
-    let pipe = Pipe()
-    process.standardOutput = pipe
-    process.standardError = pipe
+    let log = FileManager.default.temporaryDirectory.appendingPathComponent("laclip-test-\(UUID().uuidString).log")
+    _ = FileManager.default.createFile(atPath: log.path, contents: nil)
+    defer { try? FileManager.default.removeItem(at: log) }
+    let handle = try FileHandle(forWritingTo: log)
+    defer { try? handle.close() }
+    process.standardOutput = handle
+    process.standardError = handle
     try process.run()
-    let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    while process.isRunning { try await Task.sleep(for: .milliseconds(20)) }
     process.waitUntilExit()
-    return (process, output)
+    return (process, (try? String(contentsOf: log, encoding: .utf8)) ?? "")
 }
 
 /// The id of a process that has exited (started and waited for), for stale-temporary-file tests.

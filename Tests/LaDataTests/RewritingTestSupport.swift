@@ -85,7 +85,7 @@ final class LoopbackHTTPServer: @unchecked Sendable {
     ///   - maximumConnections: Connections it accepts before it stops listening.
     ///   - lifetime: Seconds after which it stops by itself.
     ///   - handler: The reply to a request, given the request and its 0-based number.
-    init(maximumConnections: Int = 64, lifetime: Double = 60,
+    init(maximumConnections: Int = 64, lifetime: Double = 600,
          handler: @escaping @Sendable (LoopbackRequest, Int) -> LoopbackReply) throws {
         self.handler = handler
         self.maximumConnections = maximumConnections
