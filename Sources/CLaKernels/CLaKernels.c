@@ -801,3 +801,123 @@ float cla_min_f32(const float *x, size_t n) {
 #endif
     return s_min(x, n);
 }
+
+// MARK: - Fused multi-head attention (one batch-head pair per call)
+//
+// The loops are written so that every inner loop is a contiguous multiply-add (keys and values are transposed into
+// `scratch` once per pair); compiled twice, for AVX2+FMA and for the scalar fallback, from one always-inline body.
+
+static inline __attribute__((always_inline)) void cla_attention_forward_body(
+    const float *restrict q, const float *restrict k, const float *restrict v, long rs, float *restrict out, long os,
+    float *restrict probs, long L, long hd, float scale, int causal, float *restrict kt) {
+    for (long j = 0; j < L; j++)
+        for (long e = 0; e < hd; e++) kt[e * L + j] = k[j * rs + e];
+    for (long i = 0; i < L; i++) {
+        float *restrict row = probs + i * L;
+        long valid = causal ? i + 1 : L;
+        for (long j = 0; j < L; j++) row[j] = 0;
+        const float *restrict qi = q + i * rs;
+        for (long e = 0; e < hd; e++) {
+            float a = qi[e] * scale;
+            const float *restrict kte = kt + e * L;
+            for (long j = 0; j < valid; j++) row[j] += a * kte[j];
+        }
+        float peak = -INFINITY;
+        for (long j = 0; j < valid; j++) peak = row[j] > peak ? row[j] : peak;
+        float total = 0;
+        for (long j = 0; j < valid; j++) {
+            float x = expf(row[j] - peak);
+            row[j] = x;
+            total += x;
+        }
+        float inverse = 1.0f / total;
+        for (long j = 0; j < valid; j++) row[j] *= inverse;
+        float *restrict o = out + i * os;
+        for (long e = 0; e < hd; e++) o[e] = 0;
+        for (long j = 0; j < valid; j++) {
+            float w = row[j];
+            const float *restrict vj = v + j * rs;
+            for (long e = 0; e < hd; e++) o[e] += w * vj[e];
+        }
+    }
+}
+
+static inline __attribute__((always_inline)) void cla_attention_backward_body(
+    const float *restrict q, const float *restrict k, const float *restrict v, long rs, const float *restrict g, long gs,
+    const float *restrict probs, float *restrict dq, float *restrict dk, float *restrict dv, long L, long hd, float scale,
+    float *restrict vt, float *restrict ds) {
+    for (long j = 0; j < L; j++) {
+        for (long e = 0; e < hd; e++) vt[e * L + j] = v[j * rs + e];
+        for (long e = 0; e < hd; e++) {
+            dq[j * rs + e] = 0;
+            dk[j * rs + e] = 0;
+            dv[j * rs + e] = 0;
+        }
+    }
+    for (long i = 0; i < L; i++) {
+        const float *restrict row = probs + i * L;
+        const float *restrict gi = g + i * gs;
+        for (long j = 0; j < L; j++) {
+            float w = row[j];
+            if (w == 0) continue;
+            float *restrict dvj = dv + j * rs;
+            for (long e = 0; e < hd; e++) dvj[e] += w * gi[e];
+        }
+        for (long j = 0; j < L; j++) ds[j] = 0;
+        for (long e = 0; e < hd; e++) {
+            float a = gi[e];
+            const float *restrict vte = vt + e * L;
+            for (long j = 0; j < L; j++) ds[j] += a * vte[j];
+        }
+        float dot = 0;
+        for (long j = 0; j < L; j++) dot += ds[j] * row[j];
+        for (long j = 0; j < L; j++) ds[j] = row[j] * (ds[j] - dot) * scale;
+        float *restrict dqi = dq + i * rs;
+        const float *restrict qi = q + i * rs;
+        for (long j = 0; j < L; j++) {
+            float w = ds[j];
+            if (w == 0) continue;
+            const float *restrict kj = k + j * rs;
+            float *restrict dkj = dk + j * rs;
+            for (long e = 0; e < hd; e++) dqi[e] += w * kj[e];
+            for (long e = 0; e < hd; e++) dkj[e] += w * qi[e];
+        }
+    }
+}
+
+#if CLA_X86
+__attribute__((target("avx2,fma"))) static void cla_attention_forward_avx2(
+    const float *q, const float *k, const float *v, long rs, float *out, long os, float *probs, long L, long hd, float scale,
+    int causal, float *scratch) {
+    cla_attention_forward_body(q, k, v, rs, out, os, probs, L, hd, scale, causal, scratch);
+}
+__attribute__((target("avx2,fma"))) static void cla_attention_backward_avx2(
+    const float *q, const float *k, const float *v, long rs, const float *g, long gs, const float *probs, float *dq, float *dk,
+    float *dv, long L, long hd, float scale, float *scratch) {
+    cla_attention_backward_body(q, k, v, rs, g, gs, probs, dq, dk, dv, L, hd, scale, scratch, scratch + hd * L);
+}
+#endif
+
+void cla_attention_forward_f32(const float *q, const float *k, const float *v, long row_stride, float *out, long out_stride,
+                               float *probs, long length, long head_width, float scale, int causal, float *scratch) {
+#if CLA_X86
+    if (cla_use_vector() >= 1) {
+        cla_attention_forward_avx2(q, k, v, row_stride, out, out_stride, probs, length, head_width, scale, causal, scratch);
+        return;
+    }
+#endif
+    cla_attention_forward_body(q, k, v, row_stride, out, out_stride, probs, length, head_width, scale, causal, scratch);
+}
+
+void cla_attention_backward_f32(const float *q, const float *k, const float *v, long row_stride, const float *g, long g_stride,
+                                const float *probs, float *dq, float *dk, float *dv, long length, long head_width, float scale,
+                                float *scratch) {
+#if CLA_X86
+    if (cla_use_vector() >= 1) {
+        cla_attention_backward_avx2(q, k, v, row_stride, g, g_stride, probs, dq, dk, dv, length, head_width, scale, scratch);
+        return;
+    }
+#endif
+    cla_attention_backward_body(q, k, v, row_stride, g, g_stride, probs, dq, dk, dv, length, head_width, scale, scratch,
+                                scratch + head_width * length);
+}

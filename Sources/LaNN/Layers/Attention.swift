@@ -1,3 +1,4 @@
+import CLaKernels
 import LaTensor
 
 /// Scaled dot-product attention on plain tensors, shared by the differentiable wrappers below.
@@ -163,6 +164,47 @@ extension Variable {
 
 // MARK: Fused multi-head self-attention on packed projections
 
+/// y[0..<n] += a · x[0..<n]: eight lanes at a time for Float (the attention kernels' inner loops), scalar otherwise.
+@inlinable @inline(__always)
+func attentionAXPY<T: TensorFloatingPoint>(_ n: Int, _ a: T, _ x: UnsafePointer<T>, _ y: UnsafeMutablePointer<T>) {
+    var i = 0
+    if T.self == Float.self {
+        let xs = UnsafeRawPointer(x), ys = UnsafeMutableRawPointer(y)
+        let av = SIMD8<Float>(repeating: unsafeBitCast(a, to: Float.self))
+        while i + 8 <= n {
+            let xv = xs.loadUnaligned(fromByteOffset: 4 * i, as: SIMD8<Float>.self)
+            let yv = ys.loadUnaligned(fromByteOffset: 4 * i, as: SIMD8<Float>.self)
+            ys.storeBytes(of: yv + av * xv, toByteOffset: 4 * i, as: SIMD8<Float>.self)
+            i += 8
+        }
+    }
+    while i < n {
+        y[i] += a * x[i]
+        i += 1
+    }
+}
+
+/// Σ x[i] · y[i] over n values: eight partial sums for Float, scalar otherwise.
+@inlinable @inline(__always)
+func attentionDot<T: TensorFloatingPoint>(_ n: Int, _ x: UnsafePointer<T>, _ y: UnsafePointer<T>) -> T {
+    var i = 0
+    var total: T = 0
+    if T.self == Float.self {
+        let xs = UnsafeRawPointer(x), ys = UnsafeRawPointer(y)
+        var sum = SIMD8<Float>()
+        while i + 8 <= n {
+            sum += xs.loadUnaligned(fromByteOffset: 4 * i, as: SIMD8<Float>.self) * ys.loadUnaligned(fromByteOffset: 4 * i, as: SIMD8<Float>.self)
+            i += 8
+        }
+        total = unsafeBitCast(sum.sum(), to: T.self)
+    }
+    while i < n {
+        total += x[i] * y[i]
+        i += 1
+    }
+    return total
+}
+
 extension AttentionKernels {
     /// Fused forward of multi-head self-attention over all heads at once, without a BLAS call per head: for every
     /// (batch, head) pair — in parallel — the scores, the scale, the causal mask, the softmax and the weighted sum
@@ -194,6 +236,14 @@ extension AttentionKernels {
                     let batch = pair / heads, head = pair % heads
                     let base = input + batch * l * d3 + head * hd
                     let p = probs + pair * l * l
+                    if T.self == Float.self {  // the C kernel (AVX2+FMA where the CPU has it)
+                        let f = UnsafeRawPointer(base).assumingMemoryBound(to: Float.self)
+                        cla_attention_forward_f32(
+                            f, f + d, f + 2 * d, d3, UnsafeMutableRawPointer(out + batch * l * d + head * hd).assumingMemoryBound(to: Float.self), d,
+                            UnsafeMutableRawPointer(p).assumingMemoryBound(to: Float.self), l, hd, unsafeBitCast(scale, to: Float.self), causal ? 1 : 0,
+                            UnsafeMutableRawPointer(keysT).assumingMemoryBound(to: Float.self))
+                        continue
+                    }
                     // kᵀ of this head: keysT[e * l + j] = k[j, e].
                     for j in 0..<l {
                         let k = base + j * d3 + d
@@ -204,10 +254,7 @@ extension AttentionKernels {
                         let valid = causal ? i + 1 : l
                         for j in 0..<l { row[j] = 0 }
                         let q = base + i * d3
-                        for e in 0..<hd {
-                            let qe = q[e] * scale, kt = keysT + e * l
-                            for j in 0..<valid { row[j] += qe * kt[j] }
-                        }
+                        for e in 0..<hd { attentionAXPY(valid, q[e] * scale, keysT + e * l, row) }
                         var peak = -T.infinity
                         for j in 0..<valid where row[j] > peak { peak = row[j] }
                         var total: T = 0
@@ -221,10 +268,7 @@ extension AttentionKernels {
                         // out_i = Σ_j p_ij v_j, written into the merged [B, L, D] layout.
                         let o = out + (batch * l + i) * d + head * hd
                         for e in 0..<hd { o[e] = 0 }
-                        for j in 0..<valid {
-                            let w = row[j], v = base + j * d3 + 2 * d
-                            for e in 0..<hd { o[e] += w * v[e] }
-                        }
+                        for j in 0..<valid { attentionAXPY(hd, row[j], base + j * d3 + 2 * d, o) }
                     }
                 }
             }
@@ -255,7 +299,7 @@ extension AttentionKernels {
         let dPacked = result.storage.pointer
         withExtendedLifetime((packed, g, probabilities)) {
             Threading.parallelFor(total: b * heads, cost: 8 * l * l * hd) { range in
-                let valuesT = UnsafeMutablePointer<T>.allocate(capacity: hd * l)
+                let valuesT = UnsafeMutablePointer<T>.allocate(capacity: hd * l + l)
                 let dScores = UnsafeMutablePointer<T>.allocate(capacity: l)
                 defer {
                     valuesT.deallocate()
@@ -267,6 +311,16 @@ extension AttentionKernels {
                     let dBase = dPacked + batch * l * d3 + head * hd
                     let gBase = grads + batch * l * d + head * hd
                     let p = probs + pair * l * l
+                    if T.self == Float.self {  // the C kernel (AVX2+FMA where the CPU has it)
+                        func f(_ pointer: UnsafePointer<T>) -> UnsafePointer<Float> { UnsafeRawPointer(pointer).assumingMemoryBound(to: Float.self) }
+                        func m(_ pointer: UnsafeMutablePointer<T>) -> UnsafeMutablePointer<Float> {
+                            UnsafeMutableRawPointer(pointer).assumingMemoryBound(to: Float.self)
+                        }
+                        cla_attention_backward_f32(
+                            f(base), f(base + d), f(base + 2 * d), d3, f(gBase), d, f(p), m(dBase), m(dBase + d), m(dBase + 2 * d), l, hd,
+                            unsafeBitCast(scale, to: Float.self), m(valuesT))
+                        continue
+                    }
                     for j in 0..<l {
                         let v = base + j * d3 + 2 * d
                         for e in 0..<hd { valuesT[e * l + j] = v[e] }
@@ -280,31 +334,17 @@ extension AttentionKernels {
                     for i in 0..<l {
                         let row = p + i * l, gi = gBase + i * d
                         // dV_j += p_ij g_i
-                        for j in 0..<l {
-                            let w = row[j]
-                            if w == 0 { continue }
-                            let dv = dBase + j * d3 + 2 * d
-                            for e in 0..<hd { dv[e] += w * gi[e] }
-                        }
+                        for j in 0..<l where row[j] != 0 { attentionAXPY(hd, row[j], gi, dBase + j * d3 + 2 * d) }
                         // dP_ij = g_i · v_j (through vᵀ), then dS_ij = p_ij (dP_ij - Σ_j dP_ij p_ij) · scale.
                         for j in 0..<l { dScores[j] = 0 }
-                        for e in 0..<hd {
-                            let ge = gi[e], vt = valuesT + e * l
-                            for j in 0..<l { dScores[j] += ge * vt[j] }
-                        }
-                        var dot: T = 0
-                        for j in 0..<l { dot += dScores[j] * row[j] }
+                        for e in 0..<hd { attentionAXPY(l, gi[e], valuesT + e * l, dScores) }
+                        let dot = attentionDot(l, dScores, row)
                         for j in 0..<l { dScores[j] = row[j] * (dScores[j] - dot) * scale }
                         // dQ_i += Σ_j dS_ij k_j;  dK_j += dS_ij q_i.
                         let dq = dBase + i * d3, q = base + i * d3
-                        for j in 0..<l {
-                            let w = dScores[j]
-                            if w == 0 { continue }
-                            let k = base + j * d3 + d, dk = dBase + j * d3 + d
-                            for e in 0..<hd {
-                                dq[e] += w * k[e]
-                                dk[e] += w * q[e]
-                            }
+                        for j in 0..<l where dScores[j] != 0 {
+                            attentionAXPY(hd, dScores[j], base + j * d3 + d, dq)
+                            attentionAXPY(hd, dScores[j], q, dBase + j * d3 + d)
                         }
                     }
                 }
