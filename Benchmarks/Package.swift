@@ -81,7 +81,7 @@ let package = Package(
         .executableTarget(
             name: "LoaderRatios",
             dependencies: [
-                .product(name: "LaCLIP", package: root), .product(name: "LaData", package: root),
+                "BenchmarkSupport", .product(name: "LaCLIP", package: root), .product(name: "LaData", package: root),
                 .product(name: "LaNN", package: root), .product(name: "LaTensor", package: root),
             ]
         ),
@@ -100,7 +100,7 @@ let package = Package(
         .executableTarget(
             name: "DistributedRatios",
             dependencies: [
-                .product(name: "LaCLIP", package: root), .product(name: "LaMPI", package: root),
+                "BenchmarkSupport", .product(name: "LaCLIP", package: root), .product(name: "LaMPI", package: root),
                 .product(name: "LaNN", package: root), .product(name: "LaTensor", package: root),
             ]
         ),

@@ -267,3 +267,20 @@ public final class Sink: @unchecked Sendable {
     public var value: Float = 0
     @inline(never) public func consume(_ x: Float) { value += x }
 }
+
+/// Random CLIP token rows, as a loader hands them over: the start token, random ids, the end-of-text token (49407)
+/// at a random position, zeros after it.
+/// - Parameters:
+///   - rows: The number of rows.
+///   - context: The row length (at least 2).
+///   - generator: The random source.
+public func randomTokenRows(rows: Int, context: Int, generator: inout RandomGenerator) -> Tensor<Int> {
+    var ids = [Int](repeating: 0, count: rows * context)
+    for row in 0..<rows {
+        let end = Int.random(in: 1..<context, using: &generator)
+        ids[row * context] = 49406
+        for k in 1..<end { ids[row * context + k] = Int.random(in: 1..<49406, using: &generator) }
+        ids[row * context + end] = 49407
+    }
+    return Tensor<Int>(ids, shape: [rows, context])
+}

@@ -8,6 +8,7 @@
 //   metrics:   a few doubles (batch-size check, loss and accuracies, the stop/epoch flags are the session's).
 //
 //   DistributedRatios [--batch N] [--steps N] [--warmup N] [--processes 1,2]      # spawns mpirun itself
+import BenchmarkSupport
 import Foundation
 import LaCLIP
 import LaMPI
@@ -44,17 +45,6 @@ struct Options {
 
 func monotonicSeconds() -> Double { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 }
 
-/// Random token rows: start token, random ids, end-of-text at a random position, zeros after it.
-func randomTokens(rows: Int, length: Int, generator: inout RandomGenerator) -> Tensor<Int> {
-    var ids = [Int](repeating: 0, count: rows * length)
-    for r in 0..<rows {
-        let end = Int.random(in: 2..<length, using: &generator)
-        ids[r * length] = 49406
-        for t in 1..<end { ids[r * length + t] = Int.random(in: 1..<49405, using: &generator) }
-        ids[r * length + end] = 49407
-    }
-    return Tensor(ids, shape: [rows, length])
-}
 
 /// One worker process (a rank under mpirun): prints one JSON line on rank 0.
 func work(_ options: Options) throws {
@@ -70,7 +60,7 @@ func work(_ options: Options) throws {
     var times: [Double] = [], waits: [Double] = [], bytes: [Int] = []
     for step in 0..<(options.warmup + options.steps) {
         let images = Tensor<Float>.randn([b, 3, size, size], generator: &generator)
-        let tokens = randomTokens(rows: v * b, length: configuration.text.contextLength, generator: &generator)
+        let tokens = randomTokenRows(rows: v * b, context: configuration.text.contextLength, generator: &generator)
         let batch = ImageTextBatch(images: images, tokens: tokens, textVersions: v, sampleIndices: Array(0..<b), epoch: 0, index: step)
         try context.barrier()
         let before = context.statistics

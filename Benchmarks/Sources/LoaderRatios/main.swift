@@ -13,6 +13,7 @@
 //
 //   LoaderRatios [--batches N] [--jpeg-batches N] [--warmup N] [--step-seconds S] [--train-steps N]
 //                [--train-warmup N] [--data PATH] [--vocab PATH] [--markdown]
+import BenchmarkSupport
 import Foundation
 import LaCLIP
 import LaData
@@ -175,17 +176,6 @@ do {
 
 // 3. One `tiny` CLIP training step at batch 128 (the CLIP step of TrainStepRatios), unless --step-seconds is given.
 
-/// Random token rows: start token, random ids, the end-of-text token at a random position, zeros after it.
-func randomTokens(rows: Int, context: Int, generator: inout RandomGenerator) -> Tensor<Int> {
-    var ids = [Int](repeating: 0, count: rows * context)
-    for row in 0..<rows {
-        let end = Int.random(in: 1..<context, using: &generator)
-        ids[row * context] = 49406
-        for k in 1..<end { ids[row * context + k] = Int.random(in: 1..<49406, using: &generator) }
-        ids[row * context + end] = 49407
-    }
-    return Tensor<Int>(ids, shape: [rows, context])
-}
 
 /// Wall times (seconds) of `steps` `CLIPTrainer` steps after `warmup` untimed ones.
 func tinyStepTimes(warmup: Int, steps: Int) -> [Double] {
@@ -198,7 +188,7 @@ func tinyStepTimes(warmup: Int, steps: Int) -> [Double] {
     var times: [Double] = []
     for step in 0..<(warmup + steps) {
         let images = Tensor<Float>.randn([batchSize, 3, side, side], generator: &generator)
-        let tokens = randomTokens(rows: batchSize, context: context, generator: &generator)
+        let tokens = randomTokenRows(rows: batchSize, context: context, generator: &generator)
         let batch = ImageTextBatch(images: images, tokens: tokens, textVersions: 1, sampleIndices: Array(0..<batchSize), epoch: 0, index: step)
         let start = now()
         let metrics: StepMetrics

@@ -137,17 +137,9 @@ func loadCaptionGroups(path: String) -> [[String]]? {
     return result.isEmpty ? nil : result
 }
 
-/// Random token rows: start token, random ids in 1..<49406, the end-of-text token at a random position in
-/// 1..<context, zeros after it (as the tokenizer pads).
+/// Random token rows of the step's context length (BenchmarkSupport's `randomTokenRows`).
 func randomTokens(rows: Int, generator: inout RandomGenerator) -> Tensor<Int> {
-    var ids = [Int](repeating: 0, count: rows * contextLength)
-    for row in 0..<rows {
-        let end = Int.random(in: 1..<contextLength, using: &generator)
-        ids[row * contextLength] = startOfText
-        for k in 1..<end { ids[row * contextLength + k] = Int.random(in: 1..<startOfText, using: &generator) }
-        ids[row * contextLength + end] = endOfText
-    }
-    return Tensor<Int>(ids, shape: [rows, contextLength])
+    randomTokenRows(rows: rows, context: contextLength, generator: &generator)
 }
 
 /// Where the texts of the LaCLIP and LaCLIP-MT steps come from.
