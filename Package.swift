@@ -41,7 +41,7 @@ let package = Package(
         // Layer 1: strided tensors, kernels, BLAS/LAPACK, random generators.
         .target(name: "LaTensor", dependencies: ["CLaBLAS", "CLaKernels"]),
         // Layer 2: autodiff, modules, optimizers, checkpoints.
-        .target(name: "LaNN", dependencies: ["LaTensor", "CLaKernels"]),
+        .target(name: "LaNN", dependencies: ["LaTensor"]),
         // Layer 2 (beside LaNN): tokenizer, datasets, images, text augmentation.
         // Resources: CLIP's BPE vocabulary (MIT, OpenAI), LaCLIP's meta-pair bank (BSD-2-Clause), licences beside them,
         // and the captions of the built-in Fashion-MNIST training data.

@@ -73,17 +73,4 @@ float cla_min_f32(const float *x, size_t n);
 }
 #endif
 
-
-/// Fused self-attention forward for one (batch, head) pair: `q`, `k`, `v` point at row 0 of the head's query, key and
-/// value (rows `row_stride` floats apart, `head_width` floats each); writes the probabilities (`length` x `length`)
-/// and the output rows (`out_stride` apart). `scratch` holds `head_width * length` floats.
-void cla_attention_forward_f32(const float *q, const float *k, const float *v, long row_stride, float *out, long out_stride,
-                               float *probs, long length, long head_width, float scale, int causal, float *scratch);
-/// Fused self-attention backward for one (batch, head) pair: from the output gradient rows `g` (`g_stride` apart) and
-/// the forward probabilities, writes dQ, dK, dV rows (`row_stride` apart). `scratch` holds `(head_width + 1) * length`
-/// floats.
-void cla_attention_backward_f32(const float *q, const float *k, const float *v, long row_stride, const float *g, long g_stride,
-                                const float *probs, float *dq, float *dk, float *dv, long length, long head_width, float scale,
-                                float *scratch);
-
 #endif
