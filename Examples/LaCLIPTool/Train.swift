@@ -118,7 +118,7 @@ struct Train: ParsableCommand {
         if let threads {
             Threading.setThreadCount(threads)
         } else if context.worldSize > 1 {
-            Threading.setThreadCount(Swift.max(1, ProcessInfo.processInfo.activeProcessorCount / MPIContext.localSize))
+            Threading.setThreadCount(MPIContext.recommendedThreadCount)
         }
         let builtIn = dataOptions.resolvedFormat == .fashionMNIST
         var modelConfiguration = try model.configuration(defaultPreset: builtIn ? "mini-28" : "tiny")

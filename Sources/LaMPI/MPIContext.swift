@@ -57,6 +57,28 @@ public final class MPIContext: DistributedContext {
         ProcessInfo.processInfo.environment["OMPI_COMM_WORLD_LOCAL_SIZE"].flatMap { Int($0) }.map { Swift.max(1, $0) } ?? 1
     }
 
+    /// The compute threads one rank should use: the cores of its CPU affinity mask when `mpirun` bound it to fewer
+    /// cores than the machine has (its default for 2 ranks or fewer is one core each), else the machine's cores
+    /// divided by the ranks on this machine. At least 1.
+    public static var recommendedThreadCount: Int {
+        let cores = ProcessInfo.processInfo.activeProcessorCount
+        if let allowed = affinityCoreCount, allowed < cores { return Swift.max(1, allowed) }
+        return Swift.max(1, cores / localSize)
+    }
+
+    /// The number of CPUs this process may run on (`Cpus_allowed_list` of /proc/self/status), or nil.
+    static var affinityCoreCount: Int? {
+        guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+            let line = status.split(separator: "\n").first(where: { $0.hasPrefix("Cpus_allowed_list:") })
+        else { return nil }
+        var count = 0
+        for part in line.dropFirst("Cpus_allowed_list:".count).trimmingCharacters(in: .whitespaces).split(separator: ",") {
+            let bounds = part.split(separator: "-").compactMap { Int($0) }
+            if bounds.count == 2, bounds[1] >= bounds[0] { count += bounds[1] - bounds[0] + 1 } else if bounds.count == 1 { count += 1 } else { return nil }
+        }
+        return count > 0 ? count : nil
+    }
+
     /// The default timeout: `LACLIP_MPI_TIMEOUT` seconds when set, else 600 (NCCL's default in PyTorch).
     public static var defaultTimeout: Double {
         if let text = ProcessInfo.processInfo.environment["LACLIP_MPI_TIMEOUT"], let value = Double(text), value > 0 { return value }

@@ -49,7 +49,7 @@ func monotonicSeconds() -> Double { Double(DispatchTime.now().uptimeNanoseconds)
 /// One worker process (a rank under mpirun): prints one JSON line on rank 0.
 func work(_ options: Options) throws {
     let context = try MPIContext()
-    Threading.setThreadCount(Swift.max(1, ProcessInfo.processInfo.activeProcessorCount / MPIContext.localSize))
+    Threading.setThreadCount(MPIContext.recommendedThreadCount)
     let configuration = CLIPConfiguration.tiny
     let model = CLIP<Float>(configuration: configuration, seed: 0)
     let trainer = try CLIPTrainer(
@@ -115,7 +115,7 @@ for versions in [1, 4] {
     for processes in options.processes {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["mpirun", "--oversubscribe", "-np", "\(processes)", CommandLine.arguments[0], "--worker", "--batch", "\(options.batch)",
+        process.arguments = ["mpirun", "--oversubscribe", "--bind-to", "none", "-np", "\(processes)", CommandLine.arguments[0], "--worker", "--batch", "\(options.batch)",
                              "--steps", "\(options.steps)", "--warmup", "\(options.warmup)", "--versions", "\(versions)"]
         process.environment = environment
         let pipe = Pipe()
