@@ -77,6 +77,9 @@ public final class TrainingSession {
     private var metricsLog: MetricsLog?
     private var stopRequested = false
 
+    /// Whether this process was asked to stop: `requestStop()`, or SIGINT / SIGTERM when signals are handled.
+    private var stopAsked: Bool { stopRequested || (handlesSignals && TrainingInterrupt.isRequested) }
+
     /// Asks this session to stop after the current step (saving a checkpoint), as SIGINT does for every session.
     public func requestStop() { stopRequested = true }
 
@@ -155,7 +158,7 @@ public final class TrainingSession {
                 // request (a signal reaching one rank stops every rank after the same step).
                 let flags: [Double]
                 do throws(DistributedError) {
-                    flags = try trainer.distributed.mean([next == nil ? 0 : 1, stopRequested || (handlesSignals && TrainingInterrupt.isRequested) ? 1 : 0])
+                    flags = try trainer.distributed.mean([next == nil ? 0 : 1, stopAsked ? 1 : 0])
                 } catch { throw TrainingError.distributed(error) }
                 if flags[1] > 0 {
                     lastCheckpoint = try saveCheckpoint() ?? lastCheckpoint
@@ -185,7 +188,7 @@ public final class TrainingSession {
             }
             if isPrimary { observer?.trainingDidStep(metrics, session: self) }
             if evaluateEvery > 0, step % evaluateEvery == 0, step != total { try runEvaluation(epoch: batch.epoch) }
-            if trainer.distributed.worldSize == 1, stopRequested || (handlesSignals && TrainingInterrupt.isRequested) {
+            if trainer.distributed.worldSize == 1, stopAsked {
                 lastCheckpoint = try saveCheckpoint() ?? lastCheckpoint
                 return .interrupted(checkpoint: lastCheckpoint)
             }
