@@ -17,9 +17,10 @@ let package = Package(
         .package(path: ".."),
     ],
     targets: [
-        // glibc allocator statistics (mallinfo2) for the block benchmark's memory check.
+        // glibc allocator statistics (mallinfo2) for the block benchmark's memory check, malloc_trim for RSS baselines.
         .target(name: "CMallocStats"),
-        // Shapes, inputs, raw-BLAS reference calls and byte/FLOP accounting shared by every benchmark.
+        // Shapes, inputs, raw-BLAS reference calls, byte/FLOP accounting (down to a whole CLIP step's GEMMs) and
+        // process-memory readings shared by every benchmark.
         .target(
             name: "BenchmarkSupport",
             dependencies: ["CMallocStats", .product(name: "LaTensor", package: root), .product(name: "LaNN", package: root)]
@@ -86,7 +87,8 @@ let package = Package(
             ]
         ),
         // Self-timed training step of the `tiny` CLIP preset (LaCLIP): CLIP, LaCLIP (sampler + tokenizer in the step)
-        // and LaCLIP-MT at batch 64 and 128, ms/step, images/s and peak RSS, against open_clip + PyTorch
+        // and LaCLIP-MT at batch 64 and 128: ms/step, images/s, GFLOP/s against raw sgemm on the step's GEMMs, baseline
+        // and peak RSS, page faults per step, encoder throughput without the tape, against open_clip + PyTorch
         // (Scripts/torch_train_step.py as a subprocess).
         .executableTarget(
             name: "TrainStepRatios",

@@ -8,7 +8,9 @@
 #      50 AdamW training steps.
 #   4. TrainStepRatios: one training step (forward, backward, AdamW) of the `tiny` CLIP preset at batch 64 and 128
 #      for CLIP, LaCLIP (text sampler + tokenizer in the step) and LaCLIP-MT (4 texts per image): ms/step, images/s,
-#      peak RSS, LaCLIP / CLIP (target: within noise of 1) and Swift / PyTorch (Scripts/torch_train_step.py).
+#      the step's GFLOP/s against raw sgemm on the same GEMMs, baseline and peak RSS, page faults per step, RSS
+#      growth, encodeImage / encodeText throughput without the tape, LaCLIP / CLIP (target: within noise of 1) and
+#      Swift / PyTorch (Scripts/torch_train_step.py: step time, RSS, inference throughput).
 # Targets: LaTensor matmul / raw sgemm throughput >= 0.95 per shape; GELU, softmax and sum bandwidth over
 # Tensor.copy() bandwidth >= 0.5; block non-matmul time / BLAS time <= 1; no memory growth over training steps.
 #

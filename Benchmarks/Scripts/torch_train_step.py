@@ -11,16 +11,26 @@ logit_scale, as open_clip's training script groups them), then logit_scale clamp
 Inputs are random: images [B, 3, 32, 32] and token ids [B, 32] (start token, random ids, the end-of-text token
 49407 at a random position, zeros after it). The multi-text variant (LaCLIP-MT) encodes 4·B texts in one batch and
 takes the mean of the 4 ClipLosses between the images and each block of B texts. Each configuration gets a fresh
-model; its peak RSS is VmHWM of /proc/self/status, reset through /proc/self/clear_refs before the configuration.
-Prints one JSON object on stdout: per configuration the median ms/step, the raw times and the peak RSS.
+model, built after freed memory went back to the system (gc.collect, glibc malloc_trim(0)); its baseline RSS is
+VmRSS right after the model and the optimizer are built (AdamW allocates its moments at the first step, as LaNN's
+Adam does), its peak RSS is VmHWM of /proc/self/status at the end of the timed steps, reset through
+/proc/self/clear_refs right after the baseline, so peak minus baseline is what the steps add.
+
+Inference (after the timed CLIP steps, on the same model, `model.eval()` under `torch.no_grad()`): encode_image on
+B random images and encode_text on B random token rows (both normalised, as the step's forward), one warm-up call
+each, then --inference-reps calls of each alternating; median ms, images/s and texts/s.
+
+Prints one JSON object on stdout: per configuration the median ms/step, the raw times, the baseline and peak RSS,
+and for the CLIP configuration an "inference" object.
 
 Used by `.build/release/TrainStepRatios` (Benchmarks/Sources/TrainStepRatios) through LACLIP_REFERENCE_PYTHON; a
 reference only, never a runtime dependency of the package. Needs `pip install torch open-clip-torch`.
 
 Usage: python torch_train_step.py [--batches 64,128] [--threads 2] [--warmup 3] [--steps 7] [--steps-128 5]
-                                  [--kinds clip,multitext]
+                                  [--kinds clip,multitext] [--inference-reps 5]
 """
 import argparse
+import ctypes
 import gc
 import json
 import math
@@ -43,6 +53,15 @@ def status_bytes(field):
     except OSError:
         pass
     return None
+
+
+def release_freed_memory():
+    """Collects garbage and hands glibc's free arena pages back to the system (as TrainStepRatios does)."""
+    gc.collect()
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
 
 
 def reset_peak_rss():
@@ -89,14 +108,46 @@ def random_tokens(rows, generator, torch):
     return tokens
 
 
-def measure(kind, batch, warmup, steps, torch):
+def call_ms(call):
+    """The wall time of one call in ms."""
+    start = time.perf_counter_ns()
+    call()
+    return (time.perf_counter_ns() - start) / 1e6
+
+
+def measure_inference(model, batch, reps, generator, torch):
+    """encode_image / encode_text without autograd at the step's batch: median ms, images/s and texts/s."""
+    images = torch.randn(batch, 3, 32, 32, generator=generator)
+    tokens = random_tokens(batch, generator, torch)
+    model.eval()
+    with torch.no_grad():
+        model.encode_image(images, normalize=True)
+        model.encode_text(tokens, normalize=True)
+        image_times, text_times = [], []
+        for _ in range(reps):
+            image_times.append(call_ms(lambda: model.encode_image(images, normalize=True)))
+            text_times.append(call_ms(lambda: model.encode_text(tokens, normalize=True)))
+    model.train()
+    image_ms, text_ms = statistics.median(image_times), statistics.median(text_times)
+    return {
+        "batch": batch,
+        "reps": reps,
+        "image_ms": image_ms,
+        "text_ms": text_ms,
+        "images_per_s": batch / (image_ms / 1e3),
+        "texts_per_s": batch / (text_ms / 1e3),
+    }
+
+
+def measure(kind, batch, warmup, steps, inference_reps, torch):
     from open_clip.loss import ClipLoss
 
-    gc.collect()
-    resettable = reset_peak_rss()
+    release_freed_memory()
     torch.manual_seed(0)
     model = tiny_clip(torch).float().train()
     optimizer = adamw(model, torch)
+    baseline = status_bytes("VmRSS")
+    resettable = reset_peak_rss()
     loss_fn = ClipLoss()
     generator = torch.Generator().manual_seed(1)
     texts_per_step = batch * (VERSIONS if kind == "multitext" else 1)
@@ -134,9 +185,12 @@ def measure(kind, batch, warmup, steps, torch):
         "times_ms": [round(t, 2) for t in times],
         "images_per_s": batch / (statistics.median(times) / 1e3),
         "peak_rss_bytes": status_bytes("VmHWM"),
+        "baseline_rss_bytes": baseline,
         "peak_rss_reset": resettable,
         "losses": [round(l, 4) for _, l in results],
     }
+    if kind == "clip" and inference_reps > 0:
+        row["inference"] = measure_inference(model, batch, inference_reps, generator, torch)
     del model, optimizer
     return row
 
@@ -149,6 +203,7 @@ def main():
     parser.add_argument("--steps", type=int, default=7, help="timed steps at batch <= 64")
     parser.add_argument("--steps-128", type=int, default=5, help="timed steps at larger batches")
     parser.add_argument("--kinds", default="clip,multitext")
+    parser.add_argument("--inference-reps", type=int, default=5, help="timed encode_image/encode_text calls (0: none)")
     args = parser.parse_args()
 
     try:
@@ -165,7 +220,7 @@ def main():
     for batch in batches:
         steps = args.steps if batch <= 64 else args.steps_128
         for kind in kinds:
-            rows.append(measure(kind, batch, args.warmup, steps, torch))
+            rows.append(measure(kind, batch, args.warmup, steps, args.inference_reps, torch))
             print(f"torch_train_step: {kind} batch {batch}: {rows[-1]['median_ms']:.1f} ms", file=sys.stderr)
     print(json.dumps({
         "results": rows,

@@ -3,15 +3,8 @@
 // ResidualAttentionBlock(192, 3): pre-LayerNorm MHA and a GELU MLP of 768) on x [64, 65, 192], the backward
 // seeded with a fixed tensor w of the output's shape (the gradient of sum(y * w)), as Scripts/torch_block.py
 // does in PyTorch.
-import CMallocStats
 import LaNN
 import LaTensor
-
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 
 /// One residual attention block, its input, the backward seed and an AdamW optimizer over its parameters.
 public final class BlockWorkload: @unchecked Sendable {
@@ -64,26 +57,4 @@ public final class BlockWorkload: @unchecked Sendable {
         optimizer.step()
         return value
     }
-}
-
-/// The resident set size of this process in bytes, from /proc/self/statm (0 where it cannot be read).
-public func residentBytes() -> Int {
-    let descriptor = open("/proc/self/statm", O_RDONLY)
-    guard descriptor >= 0 else { return 0 }
-    defer { close(descriptor) }
-    var buffer = [UInt8](repeating: 0, count: 128)
-    let count = buffer.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count - 1) }
-    guard count > 0 else { return 0 }
-    // "size resident shared text lib data dt", in pages.
-    let fields = String(decoding: buffer[0..<count], as: UTF8.self).split(separator: " ")
-    guard fields.count > 1, let pages = Int(fields[1]) else { return 0 }
-    return pages * Int(sysconf(Int32(_SC_PAGESIZE)))
-}
-
-/// Bytes the C allocator has handed out and not had back (glibc `mallinfo2`: `uordblks + hblkhd`, all arenas
-/// and mmapped chunks); nil where unavailable. RSS growing while this stays flat is memory the allocator keeps
-/// (free chunks in its arenas), not a leak.
-public func mallocInUseBytes() -> Int? {
-    let value = cla_malloc_in_use_bytes()
-    return value < 0 ? nil : Int(value)
 }

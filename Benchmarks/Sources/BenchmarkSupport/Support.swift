@@ -1,6 +1,7 @@
 // Shared pieces of the LaTensor benchmarks: the transformer matmul shapes with their LaTensor and raw
 // `cblas_sgemm` forms on the same buffers, the bandwidth kernels with their byte counts, and a monotonic
 // timer. Used by the ordo-one suites (Benchmarks/TensorMatmul, Benchmarks/TensorKernels) and TensorRatios.
+// The FLOP accounting of whole training steps is in GEMMAccounting.swift, process memory in Memory.swift.
 import CLaBLAS
 import LaTensor
 
@@ -65,10 +66,10 @@ public enum MatmulCase: String, CaseIterable, Sendable {
         }
     }
 
-    /// 2·M·N·K floating-point operations.
+    /// 2·M·N·K floating-point operations (`gemmFLOPs`).
     public var flops: Double {
         let (m, n, k) = mnk
-        return 2 * Double(m) * Double(n) * Double(k)
+        return gemmFLOPs(m: m, n: n, k: k)
     }
 
     /// A short label for tables.

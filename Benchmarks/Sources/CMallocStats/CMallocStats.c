@@ -10,7 +10,9 @@ long long cla_malloc_system_bytes(void) {
     struct mallinfo2 info = mallinfo2();
     return (long long)(info.arena + info.hblkhd);
 }
+int cla_malloc_trim(void) { return malloc_trim(0); }
 #else
 long long cla_malloc_in_use_bytes(void) { return -1; }
 long long cla_malloc_system_bytes(void) { return -1; }
+int cla_malloc_trim(void) { return -1; }
 #endif

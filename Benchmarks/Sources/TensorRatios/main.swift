@@ -64,13 +64,6 @@ func loadAverage() -> String {
 
 // MARK: - Self-timed measurement
 
-/// Minor page faults of this process so far (first touches of fresh memory).
-func minorFaults() -> Int {
-    var usage = rusage()
-    getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
-    return usage.ru_minflt
-}
-
 /// Times one call; also records its minor page faults under `key`.
 func seconds(_ key: String, _ body: () -> Float) -> Double {
     let faults = minorFaults()

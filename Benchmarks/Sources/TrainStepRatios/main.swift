@@ -8,14 +8,33 @@
 //     so that a change in machine load hits both, and LaCLIP / CLIP must stay within noise of 1;
 //   - LaCLIP-MT: all 4 versions of every caption through the text tower in one [4B, 32] batch,
 //     `multiTextCLIPLoss`;
-// with median ms/step after warm-up, images/s and peak RSS (VmHWM of /proc/self/status, reset through
-// /proc/self/clear_refs before each configuration). PyTorch's time for the same step (open_clip `CLIP`, `ClipLoss`,
-// AdamW, fp32, 2 threads) comes from Scripts/torch_train_step.py, run as a subprocess with the Python of
-// LACLIP_REFERENCE_PYTHON or --python, right after the Swift steps of each batch; the table prints
-// Swift / PyTorch for each step.
+// with, in one table (plain or --markdown), per step and batch:
+//   - median ms/step after warm-up and images/s;
+//   - the step's FLOP rate: the useful FLOPs of one step, counted from the model's configuration
+//     (`CLIPConfiguration.tiny` through BenchmarkSupport's `CLIPStepGEMMs`: every forward GEMM at 2·M·N·K — patch
+//     embedding, QKV and output projections, per-head Q·Kᵀ and P·V, MLP, final projections, B×B logits — and
+//     backward = 2× forward; see GEMMAccounting.swift), over the median step time, in GFLOP/s; beside it the rate
+//     of raw `Float.gemm` (cblas_sgemm) on the same list of GEMMs (forward and both backward products of each, the
+//     per-head attention GEMMs as many small calls, each shape as often as the step runs it), timed in the same run
+//     right after the configuration's steps, and the step's rate as a percentage of it;
+//   - memory: the RSS right after the model and its trainer are built (the baseline; LaTensor's storage cache and
+//     glibc's free arena pages are handed back first), the peak RSS (VmHWM of /proc/self/status, reset through
+//     /proc/self/clear_refs right after the baseline) and peak minus baseline;
+//   - minor page faults per timed step (getrusage ru_minflt over the timed part of each step) and the RSS growth
+//     from the first to the last timed step;
+//   - inference (per batch, on the CLIP row): `encodeImage` on B images and `encodeText` on B token rows under
+//     `withNoGrad` (no tape, as LaCLIP's evaluation runs them), one warm-up call each, then the median of
+//     --inference-reps calls: images/s and texts/s.
+// PyTorch's figures for the same step (open_clip `CLIP`, `ClipLoss`, AdamW, fp32, 2 threads: ms/step, baseline and
+// peak RSS measured the same way, and encode_image / encode_text under torch.no_grad() in eval mode) come from
+// Scripts/torch_train_step.py, run as a subprocess with the Python of LACLIP_REFERENCE_PYTHON or --python, right
+// after the Swift steps of each batch; the table prints Swift / PyTorch step time and Swift / PyTorch inference
+// throughput.
 //
 //   TrainStepRatios [--warmup N] [--steps N] [--steps-128 N] [--batches 64,128] [--torch-warmup N]
-//                   [--python PATH] [--torch-script PATH] [--no-torch] [--captions PATH] [--vocab PATH] [--markdown]
+//                   [--inference-reps N] [--sgemm-reps N] [--sgemm-detail] [--python PATH] [--torch-script PATH]
+//                   [--no-torch] [--captions PATH] [--vocab PATH] [--markdown]
+// (--sgemm-detail adds a table of the sgemm reference per GEMM shape: calls, ms per step, GFLOP/s.)
 import BenchmarkSupport
 import Foundation
 import LaCLIP
@@ -29,6 +48,9 @@ struct Options {
     var largeSteps = 5  // timed steps at larger batches
     var batches = [64, 128]
     var torchWarmup: Int?
+    var inferenceReps = 5  // timed encodeImage / encodeText calls per batch (0: no inference)
+    var sgemmReps = 3  // timed passes over the step's GEMM list per batch and text count
+    var sgemmDetail = false  // print the sgemm reference per GEMM shape
     var python = ProcessInfo.processInfo.environment["LACLIP_REFERENCE_PYTHON"].flatMap { $0.isEmpty ? nil : $0 }
     var torchScript: String?
     var torch = true
@@ -57,6 +79,9 @@ struct Options {
                 batches = text(argument).split(separator: ",").compactMap { Int($0) }.filter { $0 > 0 }
                 if batches.isEmpty { fatalError("TrainStepRatios: --batches needs positive integers, e.g. 64,128") }
             case "--torch-warmup": torchWarmup = number(argument, minimum: 0)
+            case "--inference-reps": inferenceReps = number(argument, minimum: 0)
+            case "--sgemm-reps": sgemmReps = number(argument)
+            case "--sgemm-detail": sgemmDetail = true
             case "--python": python = text(argument)
             case "--torch-script": torchScript = text(argument)
             case "--no-torch": torch = false
@@ -66,10 +91,13 @@ struct Options {
             case "-h", "--help":
                 print("""
                     usage: TrainStepRatios [--warmup N] [--steps N] [--steps-128 N] [--batches 64,128] [--torch-warmup N]
-                                           [--python PATH] [--torch-script PATH] [--no-torch] [--captions PATH]
-                                           [--vocab PATH] [--markdown]
+                                           [--inference-reps N] [--sgemm-reps N] [--sgemm-detail] [--python PATH]
+                                           [--torch-script PATH] [--no-torch] [--captions PATH] [--vocab PATH] [--markdown]
                     --steps: timed steps at batch <= 64 (7); --steps-128: at larger batches (5); --warmup: untimed
-                    steps before them (3). The PyTorch reference runs with --python or LACLIP_REFERENCE_PYTHON.
+                    steps before them (3). --inference-reps: timed encodeImage / encodeText calls per batch (5; 0
+                    skips inference); --sgemm-reps: timed passes over the step's GEMMs in raw sgemm (3);
+                    --sgemm-detail: also print that reference per GEMM shape. The PyTorch reference runs with --python
+                    or LACLIP_REFERENCE_PYTHON.
                     """)
                 exit(0)
             // ratios.sh passes its options to every executable; ignore the other executables' ones.
@@ -95,29 +123,34 @@ func loadAverage() -> String {
 
 func format(_ value: Double, _ digits: Int) -> String { String(format: "%.\(digits)f", value) }
 
-/// A `Vm...:` field of /proc/self/status in bytes.
-func statusBytes(_ field: String) -> Int? {
-    guard let text = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return nil }
-    for line in text.split(separator: "\n") where line.hasPrefix(field + ":") {
-        let parts = line.split(separator: " ", omittingEmptySubsequences: true)
-        if parts.count >= 2, let kib = Int(parts[1]) { return kib * 1024 }
-    }
-    return nil
-}
+// MARK: - Model and its GEMMs
 
-/// Resets the peak RSS (VmHWM) to the current RSS (Linux: "5" to /proc/self/clear_refs). Returns whether it worked.
-@discardableResult
-func resetPeakRSS() -> Bool {
-    guard let handle = FileHandle(forWritingAtPath: "/proc/self/clear_refs") else { return false }
-    defer { try? handle.close() }
-    do { try handle.write(contentsOf: Data("5".utf8)) } catch { return false }
-    return true
+/// The model every step trains (LaCLIP's `tiny` preset); the FLOP accounting reads its shape from here.
+let configuration = CLIPConfiguration.tiny
+
+/// The GEMMs of one training step of `configuration` at `batch` images with `textVersions` texts each:
+/// LaCLIP's configuration mapped onto BenchmarkSupport's accounting (the towers' token counts, widths, layers, heads,
+/// MLP widths and projections as `CLIP<Float>(configuration:)` builds them).
+func stepGEMMs(batch: Int, textVersions: Int) -> CLIPStepGEMMs {
+    let vision = configuration.vision, text = configuration.text
+    let patches = vision.gridSize * vision.gridSize
+    return CLIPStepGEMMs(
+        vision: TowerShape(
+            name: "vision", sequences: batch, tokens: patches + 1, width: vision.width, layers: vision.layers,
+            heads: vision.heads, mlpWidth: Int(Double(vision.width) * vision.mlpRatio),
+            projection: configuration.embedDimension, patches: patches,
+            patchFeatures: 3 * vision.patchSize * vision.patchSize),
+        text: TowerShape(
+            name: "text", sequences: batch * textVersions, tokens: text.contextLength, width: text.width,
+            layers: text.layers, heads: text.heads, mlpWidth: Int(Double(text.width) * text.mlpRatio),
+            projection: configuration.embedDimension),
+        embedDimension: configuration.embedDimension)
 }
 
 // MARK: - Captions: 1 original + 3 rewrites per sample
 
 let versions = 4  // the original and M = 3 rewrites
-let contextLength = CLIPConfiguration.tiny.text.contextLength
+let contextLength = configuration.text.contextLength
 let endOfText = 49407, startOfText = 49406
 
 /// COCO val2017 captions grouped by image: the first caption is the "original", the next three the "rewrites"
@@ -200,6 +233,16 @@ enum StepKind: String, CaseIterable {
     case clip = "CLIP"
     case laclip = "LaCLIP"
     case multiText = "LaCLIP-MT (4 texts)"
+
+    /// Texts per image through the text tower.
+    var textVersions: Int { self == .multiText ? versions : 1 }
+}
+
+/// What one step reports: its wall time, its loss and the minor page faults of its timed part.
+struct StepOutcome {
+    var seconds: Double
+    var loss: Float
+    var faults: Int
 }
 
 /// One model with its `CLIPTrainer` (AdamW, lr 5e-4, wd 0.1, constant schedule) and the step of each kind: the
@@ -219,7 +262,7 @@ final class TrainStep {
     init(batch: Int, texts: TextSource, seed: UInt64) {
         self.batch = batch
         self.texts = texts
-        model = CLIP<Float>(configuration: .tiny, seed: seed)
+        model = CLIP<Float>(configuration: configuration, seed: seed)
         trainer = try! CLIPTrainer(
             model: model, configuration: TrainerConfiguration(learningRate: 5e-4, weightDecay: 0.1, totalSteps: 1 << 30, schedule: .constant))
         sampler = try! LaCLIPTextSampler(rewriteCount: versions - 1, seed: seed)
@@ -227,8 +270,8 @@ final class TrainStep {
         generator = RandomGenerator(seed: seed &+ 17)
     }
 
-    /// One step; returns its wall time in seconds and the loss.
-    func run(_ kind: StepKind) -> (seconds: Double, loss: Float) {
+    /// One step; returns its wall time in seconds, the loss and the minor page faults between the same two clock reads.
+    func run(_ kind: StepKind) -> StepOutcome {
         // Inputs that a data loader would hand over: random pixels, and for CLIP random token ids.
         let images = Tensor<Float>.randn([batch, 3, 32, 32], generator: &generator)
         let randomIDs = kind == .clip ? randomTokens(rows: batch, generator: &generator) : nil
@@ -237,6 +280,7 @@ final class TrainStep {
         let epoch = stepIndex
         stepIndex += 1
 
+        let startFaults = minorFaults()
         let start = monotonicNanoseconds()
         let tokens: Tensor<Int>
         var textVersions = 1
@@ -268,34 +312,105 @@ final class TrainStep {
         let step = ImageTextBatch(images: images, tokens: tokens, textVersions: textVersions, sampleIndices: indices, epoch: epoch, index: 0)
         let metrics = try! trainer.step(step)
         let seconds = Double(monotonicNanoseconds() - start) / 1e9
-        return (seconds, Float(metrics.loss))
+        return StepOutcome(seconds: seconds, loss: Float(metrics.loss), faults: minorFaults() - startFaults)
     }
 }
 
+/// The timed steps of one step kind in one configuration.
 struct Measurement {
     var times: [Double] = []
     var textTimes: [Double] = []
-    var peakRSS = 0
     var losses: [Float] = []
+    /// Minor page faults of each timed step.
+    var faults: [Int] = []
+    /// RSS right after each timed step.
+    var residentAfterStep: [Int] = []
+    /// RSS right after the model and its trainer were built.
+    var baselineRSS = 0
+    var peakRSS = 0
+
+    /// Mean minor page faults per timed step.
+    var faultsPerStep: Double { faults.isEmpty ? 0 : Double(faults.reduce(0, +)) / Double(faults.count) }
+    /// RSS after the last timed step minus RSS after the first.
+    var residentGrowth: Int { (residentAfterStep.last ?? 0) - (residentAfterStep.first ?? 0) }
+}
+
+/// Builds one configuration's model and trainer after handing freed memory back to the system (LaTensor's storage
+/// cache, glibc's free arena pages), so the RSS read right after is this model's baseline, not the last one's leftovers.
+func buildWorkload(batch: Int, texts: TextSource) -> (workload: TrainStep, baselineRSS: Int) {
+    releaseFreedMemory()
+    let workload = TrainStep(batch: batch, texts: texts, seed: 7)
+    return (workload, residentBytes())
 }
 
 /// Runs the warm-up and timed steps of one configuration; CLIP and LaCLIP alternate on one model (which goes
-/// first alternates too), so step i of CLIP and step i of LaCLIP are neighbours in time.
+/// first alternates too), so step i of CLIP and step i of LaCLIP are neighbours in time. The peak RSS is reset
+/// first, so it covers this configuration's steps only.
 func runConfiguration(
-    _ workload: TrainStep, kinds: [StepKind], warmup: Int, steps: Int, into results: inout [StepKind: Measurement]
+    _ workload: TrainStep, baselineRSS: Int, kinds: [StepKind], warmup: Int, steps: Int,
+    into results: inout [StepKind: Measurement]
 ) {
-    resetPeakRSS()
+    resetPeakResidentBytes()
     for _ in 0..<warmup { for kind in kinds { _ = workload.run(kind) } }
     for step in 0..<steps {
         for kind in step % 2 == 0 ? kinds : kinds.reversed() {
-            let (seconds, loss) = workload.run(kind)
-            results[kind, default: Measurement()].times.append(seconds)
-            results[kind]!.losses.append(loss)
-            if kind != .clip { results[kind]!.textTimes.append(workload.lastTextSeconds) }
+            let outcome = workload.run(kind)
+            var m = results[kind, default: Measurement()]
+            m.times.append(outcome.seconds)
+            m.losses.append(outcome.loss)
+            m.faults.append(outcome.faults)
+            m.residentAfterStep.append(residentBytes())
+            if kind != .clip { m.textTimes.append(workload.lastTextSeconds) }
+            results[kind] = m
         }
     }
     let peak = statusBytes("VmHWM") ?? 0
-    for kind in kinds { results[kind]!.peakRSS = max(results[kind]!.peakRSS, peak) }
+    for kind in kinds {
+        results[kind]!.peakRSS = max(results[kind]!.peakRSS, peak)
+        results[kind]!.baselineRSS = baselineRSS
+    }
+}
+
+// MARK: - Inference and the sgemm reference
+
+/// Median seconds per call of the two encoders.
+struct InferenceTimes {
+    var imageSeconds: Double
+    var textSeconds: Double
+}
+
+/// `encodeImage` on `batch` random images and `encodeText` on `batch` random token rows, both normalised, without the
+/// tape (`withNoGrad`, as LaCLIP's evaluation encodes): one warm-up call each, then `repetitions` calls of each,
+/// alternating; the medians.
+func measureInference(_ model: CLIP<Float>, batch: Int, repetitions: Int) -> InferenceTimes {
+    var generator = RandomGenerator(seed: 23)
+    let size = configuration.vision.imageSize
+    let images = Tensor<Float>.randn([batch, 3, size, size], generator: &generator)
+    let tokens = randomTokens(rows: batch, generator: &generator)
+    func seconds(_ encode: () -> Tensor<Float>) -> Double {
+        let start = monotonicNanoseconds()
+        let features = encode()
+        let elapsed = Double(monotonicNanoseconds() - start) / 1e9
+        Sink.shared.consume(firstElement(features))
+        return elapsed
+    }
+    let image = { withNoGrad { model.encodeImage(images, normalize: true).value } }
+    let text = { withNoGrad { model.encodeText(tokens, normalize: true).value } }
+    _ = seconds(image)
+    _ = seconds(text)
+    var imageTimes: [Double] = [], textTimes: [Double] = []
+    for _ in 0..<repetitions {
+        imageTimes.append(seconds(image))
+        textTimes.append(seconds(text))
+    }
+    return InferenceTimes(imageSeconds: median(imageTimes), textSeconds: median(textTimes))
+}
+
+/// The raw-sgemm rate on the GEMMs of one step with `textVersions` texts per image (BenchmarkSupport's
+/// `GEMMReference`: one untimed pass, then the median of `repetitions` passes per shape).
+func measureSgemm(batch: Int, textVersions: Int, repetitions: Int) -> GEMMRate {
+    let reference = GEMMReference(shapes: stepGEMMs(batch: batch, textVersions: textVersions).step)
+    return reference.measure(warmup: 1, repetitions: repetitions)
 }
 
 // MARK: - PyTorch reference
@@ -303,10 +418,19 @@ func runConfiguration(
 struct TorchRow {
     var medianMS: Double
     var peakRSS: Int?
+    /// RSS right after the model and the optimizer were built (nil from an older script).
+    var baselineRSS: Int?
+}
+
+/// encode_image / encode_text under torch.no_grad() at the step's batch.
+struct TorchInference {
+    var imagesPerSecond: Double
+    var textsPerSecond: Double
 }
 
 struct TorchResult {
     var rows: [String: TorchRow] = [:]  // "clip-64", "multitext-128"
+    var inference: [Int: TorchInference] = [:]  // by batch
     var note: String
 }
 
@@ -326,7 +450,7 @@ func runTorch(_ options: Options, batch: Int, threads: Int) -> TorchResult {
     process.arguments = [
         script, "--batches", "\(batch)", "--threads", "\(threads)",
         "--warmup", "\(options.torchWarmup ?? options.warmup)", "--steps", "\(options.steps)",
-        "--steps-128", "\(options.largeSteps)",
+        "--steps-128", "\(options.largeSteps)", "--inference-reps", "\(options.inferenceReps)",
     ]
     let output = Pipe(), errors = Pipe()
     process.standardOutput = output
@@ -353,13 +477,22 @@ func runTorch(_ options: Options, batch: Int, threads: Int) -> TorchResult {
         guard let kind = entry["kind"] as? String, let batch = (entry["batch"] as? NSNumber)?.intValue,
             let median = (entry["median_ms"] as? NSNumber)?.doubleValue
         else { continue }
-        result.rows["\(kind)-\(batch)"] = TorchRow(medianMS: median, peakRSS: (entry["peak_rss_bytes"] as? NSNumber)?.intValue)
+        result.rows["\(kind)-\(batch)"] = TorchRow(
+            medianMS: median, peakRSS: (entry["peak_rss_bytes"] as? NSNumber)?.intValue,
+            baselineRSS: (entry["baseline_rss_bytes"] as? NSNumber)?.intValue)
+        if let inference = entry["inference"] as? [String: Any],
+            let images = (inference["images_per_s"] as? NSNumber)?.doubleValue,
+            let texts = (inference["texts_per_s"] as? NSNumber)?.doubleValue
+        {
+            result.inference[batch] = TorchInference(imagesPerSecond: images, textsPerSecond: texts)
+        }
     }
     let version = json["torch"] as? String ?? "?", openCLIP = json["open_clip"] as? String ?? "?"
     let torchThreads = (json["threads"] as? NSNumber)?.intValue ?? threads
     result.note = "PyTorch \(version), open_clip \(openCLIP) CLIP + ClipLoss, AdamW, fp32, \(torchThreads) threads, "
         + "median of \(options.steps) (batch <= 64) / \(options.largeSteps) steps after \(options.torchWarmup ?? options.warmup) "
-        + "warm-up, random token ids (\((script as NSString).lastPathComponent))"
+        + "warm-up, random token ids; RSS baseline after model + AdamW construction, peak VmHWM of the steps; inference: "
+        + "encode_image / encode_text in eval mode under torch.no_grad() (\((script as NSString).lastPathComponent))"
     return result
 }
 
@@ -370,31 +503,41 @@ let threads = BenchmarkSettings.configureThreads()
 let loads = [loadAverage()]
 var loadLog = loads
 let texts = TextSource(options: options)
-let peakResettable = resetPeakRSS()
+let peakResettable = resetPeakResidentBytes()
 
 var results: [Int: [StepKind: Measurement]] = [:]
+var inference: [Int: InferenceTimes] = [:]
+var sgemmRates: [Int: [Int: GEMMRate]] = [:]  // batch -> text versions -> rate
 var torchResults = TorchResult(note: "")
 let totalStart = monotonicNanoseconds()
 
-// Batch by batch: the Swift steps (CLIP and LaCLIP alternating on one model, then LaCLIP-MT on a fresh one), then
-// PyTorch's run for the same batch right after, so that both sides of a ratio see about the same machine load.
-// Each model lives only while its configuration runs, so the peak RSS of a configuration is its own.
+// Batch by batch: the Swift steps (CLIP and LaCLIP alternating on one model, then inference on that model, then the
+// raw-sgemm passes over that step's GEMM list; then LaCLIP-MT on a fresh model and the sgemm passes over its list),
+// then PyTorch's run for the same batch right after, so that both sides of a ratio see about the same machine load.
+// Each model lives only while its configuration runs and is built on a clean slate (the sgemm buffers are gone by
+// then too), so the baseline and peak RSS of a configuration are its own.
 for batch in options.batches {
     let steps = options.timedSteps(batch: batch)
     var batchResults: [StepKind: Measurement] = [:]
     do {
-        let pair = TrainStep(batch: batch, texts: texts, seed: 7)
-        runConfiguration(pair, kinds: [.clip, .laclip], warmup: options.warmup, steps: steps, into: &batchResults)
+        let (pair, baseline) = buildWorkload(batch: batch, texts: texts)
+        runConfiguration(pair, baselineRSS: baseline, kinds: [.clip, .laclip], warmup: options.warmup, steps: steps, into: &batchResults)
+        if options.inferenceReps > 0 {
+            inference[batch] = measureInference(pair.model, batch: batch, repetitions: options.inferenceReps)
+        }
     }
+    sgemmRates[batch, default: [:]][1] = measureSgemm(batch: batch, textVersions: 1, repetitions: options.sgemmReps)
     do {
-        let multi = TrainStep(batch: batch, texts: texts, seed: 7)
-        runConfiguration(multi, kinds: [.multiText], warmup: options.warmup, steps: steps, into: &batchResults)
+        let (multi, baseline) = buildWorkload(batch: batch, texts: texts)
+        runConfiguration(multi, baselineRSS: baseline, kinds: [.multiText], warmup: options.warmup, steps: steps, into: &batchResults)
     }
+    sgemmRates[batch]![versions] = measureSgemm(batch: batch, textVersions: versions, repetitions: options.sgemmReps)
     results[batch] = batchResults
     loadLog.append(loadAverage())
     FileHandle.standardError.write(Data("TrainStepRatios: batch \(batch), Swift done (load \(loadAverage()))\n".utf8))
     let torch = runTorch(options, batch: batch, threads: threads)
     torchResults.rows.merge(torch.rows) { $1 }
+    torchResults.inference.merge(torch.inference) { $1 }
     torchResults.note = torch.note
     loadLog.append(loadAverage())
     FileHandle.standardError.write(Data("TrainStepRatios: batch \(batch), PyTorch done (load \(loadAverage()))\n".utf8))
@@ -404,6 +547,7 @@ let torch = torchResults
 
 // MARK: - Tables
 
+/// One table line: Markdown cells, or plain cells padded to `widths`.
 func row(_ cells: [String], widths: [Int]) -> String {
     if options.markdown { return "| " + cells.joined(separator: " | ") + " |" }
     return zip(cells, widths).map { cell, width in
@@ -414,29 +558,54 @@ func rule(_ widths: [Int]) -> String {
     options.markdown ? "| " + widths.map { _ in "---" }.joined(separator: " | ") + " |"
         : widths.map { String(repeating: "-", count: $0) }.joined(separator: "  ")
 }
+/// Prints a header, a rule and the rows, each column as wide as its widest cell.
+func printTable(header: [String], rows: [[String]]) {
+    let widths = header.indices.map { column in ([header] + rows).map { $0[column].count }.max() ?? 0 }
+    print(row(header, widths: widths))
+    print(rule(widths))
+    for cells in rows { print(row(cells, widths: widths)) }
+}
 func mib(_ bytes: Int?) -> String { bytes.map { format(Double($0) / 1_048_576, 0) } ?? "-" }
+/// A signed MiB figure with one decimal ("+0.4", "-1.2").
+func signedMiB(_ bytes: Int) -> String { (bytes >= 0 ? "+" : "") + format(Double(bytes) / 1_048_576, 1) }
+/// "peak − baseline" in MiB, or "-" when either is missing.
+func overBaseline(peak: Int?, baseline: Int?) -> String {
+    guard let peak, let baseline else { return "-" }
+    return mib(peak - baseline)
+}
+func ratio(_ numerator: Double?, _ denominator: Double?, _ digits: Int = 2) -> String {
+    guard let numerator, let denominator, denominator > 0 else { return "-" }
+    return format(numerator / denominator, digits)
+}
 
-print("CLIP training step, `tiny` preset (ViT 32px/4, width 192, 6+6 layers, 3 heads, embed 128, vocab 49408, "
-    + "context \(contextLength)): zero grads, forward, backward, AdamW (lr 5e-4, wd 0.1 on matrices, betas 0.9/0.98, "
-    + "eps 1e-6), logit-scale clamp")
+let vision = configuration.vision, text = configuration.text
+print("CLIP training step, `tiny` preset (ViT \(vision.imageSize)px/\(vision.patchSize), width \(vision.width), "
+    + "\(vision.layers)+\(text.layers) layers, \(vision.heads) heads, embed \(configuration.embedDimension), "
+    + "vocab \(text.vocabularySize), context \(contextLength)): zero grads, forward, backward, AdamW (lr 5e-4, wd 0.1 on "
+    + "matrices, betas 0.9/0.98, eps 1e-6), logit-scale clamp")
 print("\(threads) threads (LaTensor and OpenBLAS), \(ProcessInfo.processInfo.activeProcessorCount) cores; OpenBLAS: "
-    + BenchmarkSettings.openBLASConfig
+    + BenchmarkSettings.openBLASConfig + ", core \(BLAS.coreName)"
     + (ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"].map { " (OPENBLAS_CORETYPE=\($0))" } ?? ""))
 print("self-timed: \(options.warmup) warm-up steps, then median of \(options.steps) (batch <= 64) / \(options.largeSteps) "
     + "(larger batches) steps, CLOCK_MONOTONIC; CLIP and LaCLIP steps alternate on one model; PyTorch runs right after "
     + "the Swift steps of each batch")
 print("texts: \(texts.description)")
-print("peak RSS: VmHWM, \(peakResettable ? "reset before each configuration (/proc/self/clear_refs)" : "NOT resettable here (process-wide peak)"); "
-    + "CLIP and LaCLIP share one model, so one figure")
+print("RSS: baseline = VmRSS right after building the model and its trainer (LaTensor's storage cache emptied and "
+    + "malloc_trim(0) first); peak = VmHWM, "
+    + (peakResettable ? "reset right after the baseline (/proc/self/clear_refs)" : "NOT resettable here (process-wide peak)")
+    + "; CLIP and LaCLIP share one model, so one figure")
 print("load average (1/5/15 min) at the start, then after each batch's Swift steps and after its PyTorch run: "
     + loadLog.joined(separator: " / "))
 print("wall time of the whole run: \(format(totalSeconds, 0)) s")
 print("")
 
-let widths = [20, 6, 10, 9, 9, 10, 11, 10, 9, 12]
-print(row(["step", "batch", "median ms", "images/s", "text ms*", "peak RSS", "PyTorch ms", "Torch RSS", "/ PyTorch",
-    "LaCLIP/CLIP"], widths: widths))
-print(rule(widths))
+let header = [
+    "step", "batch", "median ms", "images/s", "text ms*", "GFLOP/step", "GFLOP/s", "sgemm GFLOP/s", "% of sgemm",
+    "base MiB", "peak MiB", "peak-base", "faults/step", "RSS growth", "PyTorch ms", "/ PyTorch", "Torch base",
+    "Torch peak", "Torch peak-base", "infer img/s", "Torch img/s", "img/s ratio", "infer txt/s", "Torch txt/s",
+    "txt/s ratio", "LaCLIP/CLIP",
+]
+var tableRows: [[String]] = []
 var samplerNotes: [String] = []
 for batch in options.batches {
     guard let batchResults = results[batch] else { continue }
@@ -452,12 +621,30 @@ for batch in options.batches {
         case .clip: versusCLIP = "1"
         case .multiText: versusCLIP = clipMedian.map { format(t / $0, 2) + " (MT/CLIP)" } ?? "-"
         }
-        print(row([
+        let flops = stepGEMMs(batch: batch, textVersions: kind.textVersions).stepFLOPs
+        let stepRate = flops / t / 1e9
+        let sgemm = sgemmRates[batch]?[kind.textVersions]
+        // Inference is per batch: shown on the CLIP row (LaCLIP runs the same model, LaCLIP-MT the same towers).
+        let encoders = kind == .clip ? inference[batch] : nil
+        let torchEncoders = kind == .clip ? torch.inference[batch] : nil
+        let imagesPerSecond = encoders.map { Double(batch) / $0.imageSeconds }
+        let textsPerSecond = encoders.map { Double(batch) / $0.textSeconds }
+        tableRows.append([
             kind.rawValue, "\(batch)", format(t * 1e3, 1), format(Double(batch) / t, 1),
-            m.textTimes.isEmpty ? "-" : format(median(m.textTimes) * 1e3, 2), mib(m.peakRSS) + " MiB",
-            reference.map { format($0.medianMS, 1) } ?? "-", reference.map { mib($0.peakRSS) + " MiB" } ?? "-",
-            reference.map { format(t * 1e3 / $0.medianMS, 2) } ?? "-", versusCLIP,
-        ], widths: widths))
+            m.textTimes.isEmpty ? "-" : format(median(m.textTimes) * 1e3, 2),
+            format(flops / 1e9, 1), format(stepRate, 1), sgemm.map { format($0.gflops, 1) } ?? "-",
+            sgemm.map { format(100 * stepRate / $0.gflops, 0) + " %" } ?? "-",
+            mib(m.baselineRSS), mib(m.peakRSS), overBaseline(peak: m.peakRSS, baseline: m.baselineRSS),
+            format(m.faultsPerStep, 0), signedMiB(m.residentGrowth),
+            reference.map { format($0.medianMS, 1) } ?? "-", ratio(t * 1e3, reference?.medianMS),
+            mib(reference?.baselineRSS), mib(reference?.peakRSS),
+            overBaseline(peak: reference?.peakRSS, baseline: reference?.baselineRSS),
+            imagesPerSecond.map { format($0, 0) } ?? "-", torchEncoders.map { format($0.imagesPerSecond, 0) } ?? "-",
+            ratio(imagesPerSecond, torchEncoders?.imagesPerSecond),
+            textsPerSecond.map { format($0, 0) } ?? "-", torchEncoders.map { format($0.textsPerSecond, 0) } ?? "-",
+            ratio(textsPerSecond, torchEncoders?.textsPerSecond),
+            versusCLIP,
+        ])
         if kind == .laclip, let clip = batchResults[.clip] {
             // Noise: LaCLIP / CLIP for each pair of neighbouring steps; the sampler adds no measurable cost when
             // 1 lies within the range of these paired ratios.
@@ -471,8 +658,51 @@ for batch in options.batches {
         }
     }
 }
+printTable(header: header, rows: tableRows)
+
+let example = stepGEMMs(batch: options.batches[0], textVersions: 1)
+let sgemmExample = sgemmRates[options.batches[0]]?[1]
 print("* text ms: median time drawing (LaCLIPTextSampler / MultiTextSampler) and tokenizing the step's texts, inside the step")
+print("GFLOP/step: the GEMMs of one step counted from CLIPConfiguration.tiny at 2·M·N·K (forward: patch embedding, "
+    + "QKV and output projections, per-head Q·Kᵀ and P·V over the full L×L, MLP, final projections, B×B logits per "
+    + "text version; backward = 2× forward); at batch \(options.batches[0]) the forward is "
+    + "\(format(example.vision.forwardFLOPs / 1e9, 2)) (image tower) + \(format(example.text.forwardFLOPs / 1e9, 2)) "
+    + "(text tower) + \(format(2 * Double(options.batches[0] * options.batches[0] * configuration.embedDimension) / 1e6, 1)) M "
+    + "(logits) GFLOP. GFLOP/s = GFLOP/step over the median step time (everything in the step counts as time).")
+print("sgemm GFLOP/s: raw Float.gemm (cblas_sgemm) on the step's GEMM list (\(example.step.count) shapes, "
+    + "\(example.stepCalls) calls per step at batch \(options.batches[0]) with 1 text; the per-head ones as one call per "
+    + "sequence and head), each shape as often as the step runs it, contiguous operands; the median of "
+    + "\(options.sgemmReps) passes per shape after 1, summed"
+    + (sgemmExample.map { " (\(format($0.seconds * 1e3, 0)) ms per pass at batch \(options.batches[0]))" } ?? "")
+    + "; % of sgemm = step GFLOP/s over it")
+print("memory (MiB): base = RSS after building the model + trainer, peak = VmHWM of the configuration's steps, "
+    + "peak-base = what the steps add; faults/step = minor page faults (getrusage ru_minflt) per timed step; RSS growth = "
+    + "RSS after the last timed step minus after the first. Torch base / peak: the same, measured in the Python process.")
+print("inference: per batch, on the CLIP row: encodeImage on B images and encodeText on B token rows under withNoGrad "
+    + "(normalised), the median of \(options.inferenceReps) calls after 1; PyTorch: encode_image / encode_text in eval "
+    + "mode under torch.no_grad(); img/s ratio and txt/s ratio = Swift / PyTorch throughput (> 1: Swift faster), while "
+    + "/ PyTorch is Swift / PyTorch step time (< 1: Swift faster)")
 print("PyTorch: \(torch.note)")
 print("")
 print("LaCLIP sampler cost:")
 for note in samplerNotes { print("  " + note) }
+
+if options.sgemmDetail {
+    for batch in options.batches {
+        for (textVersions, rate) in (sgemmRates[batch] ?? [:]).sorted(by: { $0.key < $1.key }) {
+            let shapes = stepGEMMs(batch: batch, textVersions: textVersions).step
+            print("")
+            print("sgemm reference per GEMM shape, batch \(batch), \(textVersions) text\(textVersions == 1 ? "" : "s") per image "
+                + "(C[M,N] = op(A)[M,K]·op(B)[K,N]; ms for all calls of one step):")
+            printTable(
+                header: ["GEMM", "M", "N", "K", "op", "calls", "GFLOP", "ms", "GFLOP/s"],
+                rows: zip(shapes, rate.shapeSeconds).map { shape, seconds in
+                    [
+                        shape.label, "\(shape.m)", "\(shape.n)", "\(shape.k)",
+                        (shape.transposeA ? "T" : "N") + (shape.transposeB ? "T" : "N"), "\(shape.calls)",
+                        format(shape.flops / 1e9, 3), format(seconds * 1e3, 1), format(shape.flops / seconds / 1e9, 1),
+                    ]
+                })
+        }
+    }
+}
