@@ -16,6 +16,7 @@
 #include <stddef.h>
 
 #include "CLaOpenBLASCore.h"
+#include "CLaSGEMM.h"
 
 #ifdef __cplusplus
 extern "C" {

@@ -73,6 +73,13 @@ public protocol TensorFloatingPoint: TensorNumeric, BinaryFloatingPoint {
         transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int, alpha: Self,
         a: UnsafePointer<Self>, lda: Int, b: UnsafePointer<Self>, ldb: Int,
         beta: Self, c: UnsafeMutablePointer<Self>, ldc: Int)
+    /// `count` products of one shape, `C_i = op(A_i) * op(B_i)`: A_i at `a + aOffsets[i]`, B_i at `b + bOffsets[i]`,
+    /// C_i the i-th contiguous [m, n] matrix at `c` (`Double` runs `gemm` once per product; `Float` spreads the
+    /// products over the threads on LaTensor's kernels, see `GEMM`).
+    static func gemmBatch(
+        transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
+        a: UnsafePointer<Self>, aOffsets: [Int], lda: Int, b: UnsafePointer<Self>, bOffsets: [Int], ldb: Int,
+        c: UnsafeMutablePointer<Self>)
     /// `y = alpha * op(A) * x + beta * y` in row-major order through CBLAS.
     static func gemv(
         transpose: Bool, m: Int, n: Int, alpha: Self, a: UnsafePointer<Self>, lda: Int,
@@ -92,10 +99,33 @@ extension Float: TensorFloatingPoint {
         a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
         beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int
     ) {
+        if GEMM.usesPackageKernels(m: m) {
+            GEMM.packageProduct(
+                transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b,
+                ldb: ldb, beta: beta, c: c, ldc: ldc, threads: Threading.threadCount)
+            return
+        }
         _ = BLAS.kernelSelection
         cblas_sgemm(
             CblasRowMajor, transposeA ? CblasTrans : CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans,
             blasint(m), blasint(n), blasint(k), alpha, a, blasint(lda), b, blasint(ldb), beta, c, blasint(ldc))
+    }
+    public static func gemmBatch(
+        transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
+        a: UnsafePointer<Float>, aOffsets: [Int], lda: Int, b: UnsafePointer<Float>, bOffsets: [Int], ldb: Int,
+        c: UnsafeMutablePointer<Float>
+    ) {
+        if GEMM.usesPackageKernels(m: m) {
+            GEMM.packageBatch(
+                transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, a: a, aOffsets: aOffsets, lda: lda,
+                b: b, bOffsets: bOffsets, ldb: ldb, c: c, threads: Threading.threadCount)
+            return
+        }
+        for i in aOffsets.indices {
+            gemm(
+                transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: 1, a: a + aOffsets[i],
+                lda: lda, b: b + bOffsets[i], ldb: ldb, beta: 0, c: c + i * m * n, ldc: n)
+        }
     }
     public static func gemv(
         transpose: Bool, m: Int, n: Int, alpha: Float, a: UnsafePointer<Float>, lda: Int,
@@ -124,6 +154,17 @@ extension Double: TensorFloatingPoint {
         cblas_dgemm(
             CblasRowMajor, transposeA ? CblasTrans : CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans,
             blasint(m), blasint(n), blasint(k), alpha, a, blasint(lda), b, blasint(ldb), beta, c, blasint(ldc))
+    }
+    public static func gemmBatch(
+        transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
+        a: UnsafePointer<Double>, aOffsets: [Int], lda: Int, b: UnsafePointer<Double>, bOffsets: [Int], ldb: Int,
+        c: UnsafeMutablePointer<Double>
+    ) {
+        for i in aOffsets.indices {
+            gemm(
+                transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: 1, a: a + aOffsets[i],
+                lda: lda, b: b + bOffsets[i], ldb: ldb, beta: 0, c: c + i * m * n, ldc: n)
+        }
     }
     public static func gemv(
         transpose: Bool, m: Int, n: Int, alpha: Double, a: UnsafePointer<Double>, lda: Int,

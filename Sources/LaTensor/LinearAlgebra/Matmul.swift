@@ -96,17 +96,34 @@ extension Tensor where Scalar: TensorFloatingPoint {
             rightBatch = Array(right.broadcastStrides(to: batchShape + [k, n], operation: "matmul").dropLast(2))
         }
         let loop = StridedLoop(shape: batchShape, strides: [leftBatch, rightBatch], offsets: [left.offset, right.offset])
-        var batch = 0
+        let leftStrides = Array(left.strides.suffix(2)), rightStrides = Array(right.strides.suffix(2))
+        let layoutA = blasLayout(rows: m, columns: k, rowStride: leftStrides[0], columnStride: leftStrides[1])!
+        let layoutB = blasLayout(rows: k, columns: n, rowStride: rightStrides[0], columnStride: rightStrides[1])!
+        var aOffsets: [Int] = [], bOffsets: [Int] = []
+        aOffsets.reserveCapacity(batchCount)
+        bOffsets.reserveCapacity(batchCount)
         loop.forEachRun(in: 0..<batchCount) { position, count, step in
             for i in 0..<count {
-                let a = Tensor(
-                    storage: left.storage, shape: [m, k], strides: Array(left.strides.suffix(2)),
-                    offset: position[0] + i * step[0])
-                let b = Tensor(
-                    storage: right.storage, shape: [k, n], strides: Array(right.strides.suffix(2)),
-                    offset: position[1] + i * step[1])
+                aOffsets.append(position[0] + i * step[0])
+                bOffsets.append(position[1] + i * step[1])
+            }
+        }
+        if n == 1 && !layoutA.transposed {
+            // Matrix-vector products: gemm2D sends each to GEMV, which reads the vector with its stride.
+            for batch in 0..<batchCount {
+                let a = Tensor(storage: left.storage, shape: [m, k], strides: leftStrides, offset: aOffsets[batch])
+                let b = Tensor(storage: right.storage, shape: [k, n], strides: rightStrides, offset: bOffsets[batch])
                 gemm2D(a, b, output: output + batch * m * n, ldc: n)
-                batch += 1
+            }
+            return
+        }
+        // All products of the batch in one call (LaTensor's kernels spread them over the threads).
+        withExtendedLifetime((left.storage, right.storage)) {
+            BLASProfiler.timed {
+                Scalar.gemmBatch(
+                    transposeA: layoutA.transposed, transposeB: layoutB.transposed, m: m, n: n, k: k,
+                    a: UnsafePointer(left.storage.pointer), aOffsets: aOffsets, lda: layoutA.ld,
+                    b: UnsafePointer(right.storage.pointer), bOffsets: bOffsets, ldb: layoutB.ld, c: output)
             }
         }
     }

@@ -1,0 +1,294 @@
+// LaTensor's single-precision GEMM with packed AVX-512 micro-kernels (BLIS/Goto blocking), used by LaTensor in place of
+// cblas_sgemm on CPUs with AVX-512F. Row-major: C = alpha * op(A) * op(B) + beta * C, with op(A) [m, k] and
+// op(B) [k, n]. One call runs on the calling thread; LaTensor splits large products over its threads by rows or
+// columns of C (never over k, so the result does not depend on the thread count).
+//
+// Blocking: op(B) is packed in panels of KC rows x NR = 32 columns (one micro-panel stays in L1 while the
+// micro-kernel sweeps the packed A block), op(A) in blocks of MC rows x KC packed as MR = 12 row micro-panels
+// (L2). The micro-kernel keeps a 12 x 32 tile of C in 24 zmm accumulators; per k it loads two vectors of B and
+// broadcasts 12 values of A (24 FMAs per 14 loads); a last micro-panel of at most 16 columns runs a half-width
+// kernel. Edges are zero-padded in the packed panels and written back with masked stores. Packing transposes
+// 16 x 16 blocks in registers where the source layout needs it.
+#include "CLaSGEMM.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <pthread.h>
+
+#if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
+#include <immintrin.h>
+
+#define CLA_GEMM_TARGET __attribute__((target("avx512f,avx2,fma")))
+#define CLA_GEMM_INLINE static inline __attribute__((always_inline, target("avx512f,avx2,fma")))
+
+enum { MR = 12, NR = 32, KC = 256, MC = 144, NC = 2048 };
+
+// Per-thread packing buffers, allocated on a thread's first product and kept for its lifetime (the callers' worker
+// threads are long-lived, so the buffers are reused from call to call and never fault again); freed when the
+// thread exits.
+typedef struct {
+    float *a;
+    float *b;
+} cla_pack_buffers;
+
+static pthread_key_t cla_pack_key;
+static pthread_once_t cla_pack_once = PTHREAD_ONCE_INIT;
+
+static void cla_pack_free(void *value) {
+    cla_pack_buffers *buffers = value;
+    free(buffers->a);
+    free(buffers->b);
+    free(buffers);
+}
+
+static void cla_pack_key_init(void) { pthread_key_create(&cla_pack_key, cla_pack_free); }
+
+static cla_pack_buffers *cla_gemm_buffers(void) {
+    pthread_once(&cla_pack_once, cla_pack_key_init);
+    cla_pack_buffers *buffers = pthread_getspecific(cla_pack_key);
+    if (buffers) return buffers;
+    buffers = calloc(1, sizeof(cla_pack_buffers));
+    if (!buffers) return NULL;
+    buffers->a = aligned_alloc(64, sizeof(float) * MC * KC);
+    buffers->b = aligned_alloc(64, sizeof(float) * KC * NC);
+    if (!buffers->a || !buffers->b || pthread_setspecific(cla_pack_key, buffers) != 0) {
+        cla_pack_free(buffers);
+        return NULL;
+    }
+    return buffers;
+}
+
+// In-register transpose of a 16 x 16 block: on return r[j] holds column j of the input rows.
+CLA_GEMM_INLINE void transpose16(__m512 r[16]) {
+    __m512 t[16];
+    for (int i = 0; i < 8; i++) {
+        t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
+        t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
+    }
+    for (int i = 0; i < 4; i++) {
+        r[4 * i] = _mm512_shuffle_ps(t[4 * i], t[4 * i + 2], _MM_SHUFFLE(1, 0, 1, 0));
+        r[4 * i + 1] = _mm512_shuffle_ps(t[4 * i], t[4 * i + 2], _MM_SHUFFLE(3, 2, 3, 2));
+        r[4 * i + 2] = _mm512_shuffle_ps(t[4 * i + 1], t[4 * i + 3], _MM_SHUFFLE(1, 0, 1, 0));
+        r[4 * i + 3] = _mm512_shuffle_ps(t[4 * i + 1], t[4 * i + 3], _MM_SHUFFLE(3, 2, 3, 2));
+    }
+    for (int i = 0; i < 4; i++) {
+        t[i] = _mm512_shuffle_f32x4(r[i], r[i + 4], 0x88);
+        t[i + 4] = _mm512_shuffle_f32x4(r[i], r[i + 4], 0xdd);
+        t[i + 8] = _mm512_shuffle_f32x4(r[i + 8], r[i + 12], 0x88);
+        t[i + 12] = _mm512_shuffle_f32x4(r[i + 8], r[i + 12], 0xdd);
+    }
+    for (int i = 0; i < 8; i++) {
+        r[i] = _mm512_shuffle_f32x4(t[i], t[i + 8], 0x88);
+        r[i + 8] = _mm512_shuffle_f32x4(t[i], t[i + 8], 0xdd);
+    }
+}
+
+CLA_GEMM_INLINE __mmask16 lanes(int count) {
+    return (__mmask16)(count >= 16 ? 0xFFFF : count <= 0 ? 0 : (1u << count) - 1u);
+}
+
+// Transposes `rows` (<= 16) rows of `cols` (<= 16) contiguous floats each (rows `ld` apart) and stores column j
+// (lanes 0 ..< width, zeros past `rows`) at dst + j * dst_stride for j < cols.
+CLA_GEMM_INLINE void transpose_store(const float *src, long ld, int rows, int cols, float *dst, int dst_stride,
+                                     __mmask16 store_mask) {
+    __m512 r[16];
+    __mmask16 load_mask = lanes(cols);
+    for (int i = 0; i < 16; i++)
+        r[i] = i < rows ? _mm512_maskz_loadu_ps(load_mask, src + (long)i * ld) : _mm512_setzero_ps();
+    transpose16(r);
+    for (int j = 0; j < cols; j++) _mm512_mask_storeu_ps(dst + (long)j * dst_stride, store_mask, r[j]);
+}
+
+// Packs op(A)[i0 ..< i0+mc, p0 ..< p0+kc] into micro-panels of MR rows: panel r holds, for each p, the MR values
+// of rows r*MR ..< r*MR+MR (zeros past mc). op(A)[i, p] is a[p * lda + i] when trans_a, else a[i * lda + p].
+CLA_GEMM_INLINE void pack_a(int trans_a, const float *a, long lda, long i0, long p0, int mc, int kc, float *dst) {
+    for (int r0 = 0; r0 < mc; r0 += MR) {
+        int rows = mc - r0 < MR ? mc - r0 : MR;
+        float *panel = dst + (long)r0 * kc;
+        if (trans_a) {
+            // The MR values of one p are contiguous in a.
+            __mmask16 mask = lanes(rows);
+            for (int p = 0; p < kc; p++)
+                _mm512_mask_storeu_ps(panel + (long)p * MR, (__mmask16)0x0FFF,
+                                      _mm512_maskz_loadu_ps(mask, a + (p0 + p) * lda + i0 + r0));
+        } else {
+            const float *src = a + (i0 + r0) * lda + p0;
+            for (int p = 0; p < kc; p += 16)
+                transpose_store(src + p, lda, rows, kc - p < 16 ? kc - p : 16, panel + (long)p * MR, MR,
+                                (__mmask16)0x0FFF);
+        }
+    }
+}
+
+// Packs op(B)[p0 ..< p0+kc, j0 ..< j0+nc] into micro-panels of NR columns: panel c holds, for each p, the NR values
+// of columns c*NR ..< c*NR+NR (zeros past nc). op(B)[p, j] is b[j * ldb + p] when trans_b, else b[p * ldb + j].
+CLA_GEMM_INLINE void pack_b(int trans_b, const float *b, long ldb, long p0, long j0, int kc, int nc, float *dst) {
+    for (int c0 = 0; c0 < nc; c0 += NR) {
+        int cols = nc - c0 < NR ? nc - c0 : NR;
+        float *panel = dst + (long)c0 * kc;
+        if (!trans_b) {
+            __mmask16 m0 = lanes(cols), m1 = lanes(cols - 16);
+            for (int p = 0; p < kc; p++) {
+                const float *src = b + (p0 + p) * ldb + j0 + c0;
+                float *out = panel + (long)p * NR;
+                _mm512_store_ps(out, _mm512_maskz_loadu_ps(m0, src));
+                _mm512_store_ps(out + 16, _mm512_maskz_loadu_ps(m1, src + 16));
+            }
+        } else {
+            // Each packed column is a contiguous run of b: transpose 16 x 16 blocks.
+            for (int half = 0; half < 2; half++) {
+                int rows = cols - 16 * half;
+                const float *src = b + (j0 + c0 + 16 * half) * ldb + p0;
+                for (int p = 0; p < kc; p += 16) {
+                    int count = kc - p < 16 ? kc - p : 16;
+                    if (rows > 0)
+                        transpose_store(src + p, ldb, rows, count, panel + (long)p * NR + 16 * half, NR, 0xFFFF);
+                    else
+                        for (int j = 0; j < count; j++)
+                            _mm512_store_ps(panel + (long)(p + j) * NR + 16 * half, _mm512_setzero_ps());
+                }
+            }
+        }
+    }
+}
+
+#define ROW_FMA(i)                                   \
+    {                                                \
+        __m512 ai = _mm512_set1_ps(pa[i]);           \
+        c##i##0 = _mm512_fmadd_ps(ai, b0, c##i##0);  \
+        c##i##1 = _mm512_fmadd_ps(ai, b1, c##i##1);  \
+    }
+
+#define ROW_STORE(i)                                                                                  \
+    if (i < mr) {                                                                                     \
+        float *row = c + (long)(i) * ldc;                                                             \
+        __m512 v0 = _mm512_mul_ps(valpha, c##i##0), v1 = _mm512_mul_ps(valpha, c##i##1);             \
+        if (beta != 0.0f) {                                                                           \
+            __m512 vb = _mm512_set1_ps(beta);                                                         \
+            v0 = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(m0, row), v0);                             \
+            v1 = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(m1, row + 16), v1);                        \
+        }                                                                                             \
+        _mm512_mask_storeu_ps(row, m0, v0);                                                           \
+        _mm512_mask_storeu_ps(row + 16, m1, v1);                                                      \
+    }
+
+// C[0 ..< mr, 0 ..< nr] = alpha * (packed A panel . packed B panel) + beta * C, beta == 0 never reads C.
+CLA_GEMM_INLINE void micro_kernel(int kc, const float *restrict pa, const float *restrict pb, float *c, long ldc,
+                                  float alpha, float beta, int mr, int nr) {
+    __m512 c00 = _mm512_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00;
+    __m512 c40 = c00, c41 = c00, c50 = c00, c51 = c00, c60 = c00, c61 = c00, c70 = c00, c71 = c00;
+    __m512 c80 = c00, c81 = c00, c90 = c00, c91 = c00, c100 = c00, c101 = c00, c110 = c00, c111 = c00;
+    for (int p = 0; p < kc; p++) {
+        __m512 b0 = _mm512_load_ps(pb), b1 = _mm512_load_ps(pb + 16);
+        ROW_FMA(0) ROW_FMA(1) ROW_FMA(2) ROW_FMA(3) ROW_FMA(4) ROW_FMA(5)
+        ROW_FMA(6) ROW_FMA(7) ROW_FMA(8) ROW_FMA(9) ROW_FMA(10) ROW_FMA(11)
+        pa += MR;
+        pb += NR;
+    }
+    __m512 valpha = _mm512_set1_ps(alpha);
+    __mmask16 m0 = (__mmask16)(nr >= 16 ? 0xFFFF : (1u << nr) - 1u);
+    __mmask16 m1 = (__mmask16)(nr >= 32 ? 0xFFFF : nr > 16 ? (1u << (nr - 16)) - 1u : 0);
+    ROW_STORE(0) ROW_STORE(1) ROW_STORE(2) ROW_STORE(3) ROW_STORE(4) ROW_STORE(5)
+    ROW_STORE(6) ROW_STORE(7) ROW_STORE(8) ROW_STORE(9) ROW_STORE(10) ROW_STORE(11)
+}
+
+#define ROW_FMA1(i)                                  \
+    {                                                \
+        c##i##0 = _mm512_fmadd_ps(_mm512_set1_ps(pa[i]), b0, c##i##0); \
+    }
+
+#define ROW_STORE1(i)                                                                                 \
+    if (i < mr) {                                                                                     \
+        float *row = c + (long)(i) * ldc;                                                             \
+        __m512 v0 = _mm512_mul_ps(valpha, c##i##0);                                                   \
+        if (beta != 0.0f) v0 = _mm512_fmadd_ps(_mm512_set1_ps(beta), _mm512_maskz_loadu_ps(m0, row), v0); \
+        _mm512_mask_storeu_ps(row, m0, v0);                                                           \
+    }
+
+// The same for the last micro-panel of a row block when it has at most 16 columns (half the FMAs).
+CLA_GEMM_INLINE void micro_kernel16(int kc, const float *restrict pa, const float *restrict pb, float *c, long ldc,
+                                    float alpha, float beta, int mr, int nr) {
+    __m512 c00 = _mm512_setzero_ps(), c10 = c00, c20 = c00, c30 = c00, c40 = c00, c50 = c00;
+    __m512 c60 = c00, c70 = c00, c80 = c00, c90 = c00, c100 = c00, c110 = c00;
+    for (int p = 0; p < kc; p++) {
+        __m512 b0 = _mm512_load_ps(pb);
+        ROW_FMA1(0) ROW_FMA1(1) ROW_FMA1(2) ROW_FMA1(3) ROW_FMA1(4) ROW_FMA1(5)
+        ROW_FMA1(6) ROW_FMA1(7) ROW_FMA1(8) ROW_FMA1(9) ROW_FMA1(10) ROW_FMA1(11)
+        pa += MR;
+        pb += NR;
+    }
+    __m512 valpha = _mm512_set1_ps(alpha);
+    __mmask16 m0 = lanes(nr);
+    ROW_STORE1(0) ROW_STORE1(1) ROW_STORE1(2) ROW_STORE1(3) ROW_STORE1(4) ROW_STORE1(5)
+    ROW_STORE1(6) ROW_STORE1(7) ROW_STORE1(8) ROW_STORE1(9) ROW_STORE1(10) ROW_STORE1(11)
+}
+
+CLA_GEMM_TARGET static void gemm_avx512(int trans_a, int trans_b, long m, long n, long k, float alpha,
+                                        const float *a, long lda, const float *b, long ldb, float beta, float *c,
+                                        long ldc, float *pack_a_buffer, float *pack_b_buffer) {
+    for (long j0 = 0; j0 < n; j0 += NC) {
+        int nc = (int)(n - j0 < NC ? n - j0 : NC);
+        for (long p0 = 0; p0 < k; p0 += KC) {
+            int kc = (int)(k - p0 < KC ? k - p0 : KC);
+            float block_beta = p0 == 0 ? beta : 1.0f;
+            pack_b(trans_b, b, ldb, p0, j0, kc, nc, pack_b_buffer);
+            for (long i0 = 0; i0 < m; i0 += MC) {
+                int mc = (int)(m - i0 < MC ? m - i0 : MC);
+                pack_a(trans_a, a, lda, i0, p0, mc, kc, pack_a_buffer);
+                for (int jr = 0; jr < nc; jr += NR) {
+                    int nr = nc - jr < NR ? nc - jr : NR;
+                    const float *pb = pack_b_buffer + (long)jr * kc;
+                    for (int ir = 0; ir < mc; ir += MR) {
+                        int mr = mc - ir < MR ? mc - ir : MR;
+                        float *tile = c + (i0 + ir) * ldc + j0 + jr;
+                        if (nr > 16)
+                            micro_kernel(kc, pack_a_buffer + (long)ir * kc, pb, tile, ldc, alpha, block_beta, mr, nr);
+                        else
+                            micro_kernel16(kc, pack_a_buffer + (long)ir * kc, pb, tile, ldc, alpha, block_beta, mr, nr);
+                    }
+                }
+            }
+        }
+    }
+}
+
+int cla_sgemm_tile_rows(void) { return MR; }
+int cla_sgemm_tile_columns(void) { return NR; }
+
+int cla_sgemm_available(void) {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512f") ? 1 : 0;
+}
+
+int cla_sgemm(int trans_a, int trans_b, long m, long n, long k, float alpha, const float *a, long lda,
+              const float *b, long ldb, float beta, float *c, long ldc) {
+    if (m <= 0 || n <= 0) return 1;
+    if (!cla_sgemm_available()) return 0;
+    cla_pack_buffers *buffers = cla_gemm_buffers();
+    if (!buffers) return 0;
+    if (k <= 0 || alpha == 0.0f) {
+        for (long i = 0; i < m; i++) {
+            float *row = c + i * ldc;
+            for (long j = 0; j < n; j++) row[j] = beta == 0.0f ? 0.0f : beta * row[j];
+        }
+        return 1;
+    }
+    gemm_avx512(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, buffers->a, buffers->b);
+    return 1;
+}
+
+#else
+
+int cla_sgemm_available(void) { return 0; }
+int cla_sgemm_tile_rows(void) { return 1; }
+int cla_sgemm_tile_columns(void) { return 1; }
+
+int cla_sgemm(int trans_a, int trans_b, long m, long n, long k, float alpha, const float *a, long lda,
+              const float *b, long ldb, float beta, float *c, long ldc) {
+    (void)trans_a; (void)trans_b; (void)m; (void)n; (void)k; (void)alpha; (void)a; (void)lda; (void)b; (void)ldb;
+    (void)beta; (void)c; (void)ldc;
+    return 0;
+}
+
+#endif

@@ -1,0 +1,175 @@
+import Foundation
+import Testing
+
+@testable import LaTensor
+
+/// LaTensor's own single-precision GEMM (`cla_sgemm`, AVX-512) against OpenBLAS's `dgemm` on the same inputs in
+/// Float64: every transpose combination, edges of the 12 x 32 tile and of the cache blocks (k past 256, n past 2048),
+/// padded leading dimensions, alpha and beta, and results identical for every thread count.
+@Suite struct GEMMTests {
+    struct Problem: CustomStringConvertible {
+        var transposeA: Bool, transposeB: Bool
+        var m: Int, n: Int, k: Int
+        var alpha: Float, beta: Float
+        var padding: Int  // extra elements at the end of every row of A, B and C
+        var description: String {
+            "m \(m) n \(n) k \(k) transA \(transposeA) transB \(transposeB) alpha \(alpha) beta \(beta) pad \(padding)"
+        }
+        var lda: Int { (transposeA ? m : k) + padding }
+        var ldb: Int { (transposeB ? k : n) + padding }
+        var ldc: Int { n + padding }
+        var aCount: Int { (transposeA ? k : m) * lda }
+        var bCount: Int { (transposeB ? n : k) * ldb }
+    }
+
+    static func values(_ count: Int, _ generator: inout RandomGenerator) -> [Float] {
+        (0..<count).map { _ in Float.random(in: -1...1, using: &generator) }
+    }
+
+    /// `C = alpha op(A) op(B) + beta C` in Float64 through OpenBLAS's dgemm.
+    static func reference(_ p: Problem, _ a: [Float], _ b: [Float], _ c: [Float]) -> [Double] {
+        let a64 = a.map(Double.init), b64 = b.map(Double.init)
+        var c64 = c.map(Double.init)
+        a64.withUnsafeBufferPointer { a in
+            b64.withUnsafeBufferPointer { b in
+                c64.withUnsafeMutableBufferPointer { c in
+                    Double.gemm(
+                        transposeA: p.transposeA, transposeB: p.transposeB, m: p.m, n: p.n, k: p.k,
+                        alpha: Double(p.alpha), a: a.baseAddress!, lda: p.lda, b: b.baseAddress!, ldb: p.ldb,
+                        beta: Double(p.beta), c: c.baseAddress!, ldc: p.ldc)
+                }
+            }
+        }
+        return c64
+    }
+
+    static func package(_ p: Problem, _ a: [Float], _ b: [Float], _ c: [Float], threads: Int) -> [Float] {
+        var out = c
+        a.withUnsafeBufferPointer { a in
+            b.withUnsafeBufferPointer { b in
+                out.withUnsafeMutableBufferPointer { c in
+                    GEMM.packageProduct(
+                        transposeA: p.transposeA, transposeB: p.transposeB, m: p.m, n: p.n, k: p.k, alpha: p.alpha,
+                        a: a.baseAddress!, lda: p.lda, b: b.baseAddress!, ldb: p.ldb, beta: p.beta,
+                        c: c.baseAddress!, ldc: p.ldc, threads: threads)
+                }
+            }
+        }
+        return out
+    }
+
+    static func check(_ p: Problem, seed: UInt64) {
+        var generator = RandomGenerator(seed: seed)
+        let a = values(p.aCount, &generator), b = values(p.bCount, &generator)
+        // NaN in C where beta is 0 must not propagate (BLAS overwrites C); padding must stay untouched.
+        var c = values(p.m * p.ldc, &generator)
+        if p.beta == 0 { c = c.map { _ in .nan } }
+        let expected = reference(p, a, b, p.beta == 0 ? c.map { _ in 0 } : c)
+        let one = package(p, a, b, c, threads: 1)
+        var worst = 0.0
+        for i in 0..<p.m {
+            for j in 0..<p.ldc {
+                let index = i * p.ldc + j
+                if j >= p.n {
+                    #expect(one[index].bitPattern == c[index].bitPattern, "\(p): padding at [\(i), \(j)] written")
+                    continue
+                }
+                let scale = Double(abs(p.alpha)) * Double(p.k).squareRoot() + Double(abs(p.beta)) + 1
+                worst = max(worst, abs(Double(one[index]) - expected[index]) / scale)
+            }
+        }
+        #expect(worst < 2e-6, "\(p): largest scaled error \(worst)")
+        for threads in [2, 3] {
+            let other = package(p, a, b, c, threads: threads)
+            #expect(other.map(\.bitPattern) == one.map(\.bitPattern), "\(p): \(threads) threads differ from 1")
+        }
+    }
+
+    @Test func everyLayoutAndEdgeMatchesDoubleReference() {
+        if !GEMM.packageKernelsAvailable { return }  // no AVX-512F here: Float products run on OpenBLAS
+        var generator = RandomGenerator(seed: 7)
+        let sizes = [1, 2, 5, 11, 12, 13, 16, 17, 31, 32, 33, 47, 65]
+        var seed: UInt64 = 1
+        for transposeA in [false, true] {
+            for transposeB in [false, true] {
+                for _ in 0..<14 {
+                    let p = Problem(
+                        transposeA: transposeA, transposeB: transposeB,
+                        m: sizes.randomElement(using: &generator)!, n: sizes.randomElement(using: &generator)!,
+                        k: sizes.randomElement(using: &generator)!,
+                        alpha: [1, -0.5, 2].randomElement(using: &generator)!,
+                        beta: [0, 1, 0.25].randomElement(using: &generator)!,
+                        padding: [0, 3].randomElement(using: &generator)!)
+                    Self.check(p, seed: seed)
+                    seed += 1
+                }
+            }
+        }
+    }
+
+    @Test func cacheBlockBoundaries() {
+        if !GEMM.packageKernelsAvailable { return }
+        // k past the 256-deep panels (beta applies once), m past the 144-row blocks, n past the 2048-wide panels.
+        let problems = [
+            Problem(transposeA: false, transposeB: true, m: 150, n: 70, k: 530, alpha: 1, beta: 0.5, padding: 1),
+            Problem(transposeA: true, transposeB: false, m: 289, n: 97, k: 257, alpha: -1, beta: 0, padding: 0),
+            Problem(transposeA: false, transposeB: false, m: 13, n: 2100, k: 40, alpha: 1, beta: 1, padding: 2),
+            Problem(transposeA: true, transposeB: true, m: 40, n: 2081, k: 300, alpha: 0.5, beta: 0, padding: 0),
+        ]
+        for (index, p) in problems.enumerated() { Self.check(p, seed: 100 + UInt64(index)) }
+    }
+
+    @Test func zeroDepthAndZeroAlphaScaleC() {
+        if !GEMM.packageKernelsAvailable { return }
+        for (alpha, k) in [(Float(0), 5), (Float(1), 0)] {
+            let p = Problem(transposeA: false, transposeB: false, m: 5, n: 6, k: k, alpha: alpha, beta: 0.5, padding: 0)
+            var generator = RandomGenerator(seed: 3)
+            let a = Self.values(max(p.aCount, 1), &generator), b = Self.values(max(p.bCount, 1), &generator)
+            let c = Self.values(30, &generator)
+            #expect(Self.package(p, a, b, c, threads: 2) == c.map { 0.5 * $0 })
+        }
+    }
+
+    @Test func batchSpreadOverThreadsEqualsOneProductAtATime() {
+        if !GEMM.packageKernelsAvailable { return }
+        var generator = RandomGenerator(seed: 11)
+        let (m, n, k, count) = (65, 65, 64, 12)
+        let a = Self.values(count * m * k, &generator), b = Self.values(count * k * n, &generator)
+        let aOffsets = (0..<count).map { $0 * m * k }, bOffsets = (0..<count).map { $0 * k * n }
+        var batched = [Float](repeating: 0, count: count * m * n)
+        var single = batched
+        a.withUnsafeBufferPointer { a in
+            b.withUnsafeBufferPointer { b in
+                batched.withUnsafeMutableBufferPointer { c in
+                    GEMM.packageBatch(
+                        transposeA: false, transposeB: true, m: m, n: n, k: k, a: a.baseAddress!, aOffsets: aOffsets,
+                        lda: k, b: b.baseAddress!, bOffsets: bOffsets, ldb: k, c: c.baseAddress!, threads: 2)
+                }
+                single.withUnsafeMutableBufferPointer { c in
+                    for i in 0..<count {
+                        GEMM.packageProduct(
+                            transposeA: false, transposeB: true, m: m, n: n, k: k, alpha: 1, a: a.baseAddress! + aOffsets[i],
+                            lda: k, b: b.baseAddress! + bOffsets[i], ldb: k, beta: 0, c: c.baseAddress! + i * m * n,
+                            ldc: n, threads: 1)
+                    }
+                }
+            }
+        }
+        #expect(batched == single)
+        // and the batch equals the Float64 reference
+        let p = Problem(transposeA: false, transposeB: true, m: m, n: n, k: k, alpha: 1, beta: 0, padding: 0)
+        for i in [0, count - 1] {
+            let expected = Self.reference(
+                p, Array(a[aOffsets[i]..<aOffsets[i] + m * k]), Array(b[bOffsets[i]..<bOffsets[i] + k * n]),
+                [Float](repeating: 0, count: m * n))
+            let worst = zip(batched[(i * m * n)..<((i + 1) * m * n)], expected).map { abs(Double($0) - $1) }.max()!
+            #expect(worst < 1e-5)
+        }
+    }
+
+    @Test func engineDescriptionNamesWhatRuns() {
+        let text = GEMM.description
+        #expect(GEMM.packageKernelsAvailable ? text.hasPrefix("LaTensor AVX-512") : text.hasPrefix("OpenBLAS"))
+        #expect(GEMM.engine == (GEMM.packageKernelsAvailable && ProcessInfo.processInfo.environment["LACLIP_GEMM"] != "openblas" ? .package : .openBLAS))
+    }
+}
