@@ -176,7 +176,7 @@ struct Train: ParsableCommand {
         if primary {
             note("training \(clip.parameterCount) parameters on \(source.count) samples (\(rewriteCount) rewrites each), "
                 + "text: \(textAugmentation.rawValue), loss: \(loss.rawValue), \(totalSteps) steps of \(stepBatch * context.worldSize)\(processes), "
-                + "\(Threading.threadCount) threads\(context.worldSize > 1 ? " per process" : ""), OpenBLAS core \(BLAS.coreName)")
+                + "\(Threading.threadCount) threads\(context.worldSize > 1 ? " per process" : ""), GEMM: \(GEMM.description)")
         }
         let stopper = StepLimitObserver(limit: stopAtStep, next: progress)
         session.observer = stopper

@@ -130,7 +130,7 @@ struct TrainCLIP: ParsableCommand {
                 .reduce(into: []) { if !$0.contains($1) { $0.append($1) } }
         }
         print("training data: \(source.count) images (\(String(format: "%.1f", Double(runSteps) / Double(stepsPerEpoch))) epochs of \(stepsPerEpoch) steps), \(texts.captions.count) captions, \(texts.rewriteCount) rewrites each; "
-            + "\(Threading.threadCount) threads, OpenBLAS core \(BLAS.coreName)")
+            + "\(Threading.threadCount) threads, GEMM: \(GEMM.description)")
         let seedValues = try seedList()
         let outputURL = URL(fileURLWithPath: output)
         var results: [(kind: RunKind, scores: [[String: Double]])] = []
