@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 import LaTensor
 @testable import LaNN
@@ -37,6 +38,52 @@ import LaTensor
         loss.backward()
         #expect(hidden.isLeaf)
         #expect(loss.isLeaf)
+    }
+
+    /// The graph holds vertices, not variables: an intermediate that no pullback saved is freed when the program
+    /// drops it (here the linear output that only feeds a sum), one that a pullback saved stays until backward.
+    @Test func unsavedIntermediatesAreFreedBeforeBackward() {
+        let x = Variable(Tensor<Float>.ones([4, 8]), requiresGrad: true)
+        let w = Variable(Tensor<Float>.ones([8, 8]), requiresGrad: true)
+        weak var unsaved: Variable<Float>?
+        weak var saved: Variable<Float>?
+        var loss: Variable<Float>
+        do {
+            let projected = x.linear(weight: w, bias: nil)  // only feeds the sum: the add saves no operand
+            let residual = projected + x
+            let activated = residual.exp()  // exp saves its output tensor, not the variable
+            unsaved = projected
+            saved = residual
+            loss = activated.sum()
+        }
+        #expect(unsaved == nil)
+        #expect(saved == nil)  // the exp pullback keeps its tensor, not the variable
+        loss.backward()
+        // d/dx sum(exp(x W^T + x)) with all ones: exp(9) * (1 + 8) per element; W gets exp(9) * 4 per element.
+        let e9 = Float(Foundation.exp(9.0))
+        #expect(x.grad!.scalars.allSatisfy { abs($0 - 9 * e9) <= 1e-5 * 9 * e9 })
+        #expect(w.grad!.scalars.allSatisfy { abs($0 - 4 * e9) <= 1e-5 * 4 * e9 })
+    }
+
+    /// Without retainGraph, backward drops each op's saved tensors once its pullback has run: by the time the leaf's
+    /// gradient is final, what the forward saved is already freed, not only after the pass.
+    @Test func backwardReleasesSavedTensorsAsItGoes() {
+        TensorMemory.track { tracker in
+            let x = Variable(Tensor<Float>.ones([256, 256]), requiresGrad: true)
+            var loss: Variable<Float>
+            do {
+                var h = x
+                for _ in 0..<8 { h = h.exp() * 0.001 }  // each exp saves its 256 KiB output
+                loss = h.sum()
+            }
+            let saved = tracker.liveBytes
+            #expect(saved >= 8 * 256 * 256 * 4)
+            var liveAtLeafGradient = -1
+            loss.backward(onLeafGradient: { _ in liveAtLeafGradient = tracker.liveBytes })
+            // Left: x's value and its gradient, and the last gradient in flight.
+            #expect(liveAtLeafGradient >= 0 && liveAtLeafGradient < saved / 2, "live \(liveAtLeafGradient) of \(saved) saved")
+            #expect(x.grad != nil)
+        }
     }
 
     @Test func retainGraphAllowsASecondBackward() {

@@ -47,6 +47,24 @@ import Testing
         #expect(cache.cachedBytes == 0)
     }
 
+    /// The default limit follows the most bytes requested while live (here at least the 4 MiB block itself),
+    /// between its base and its ceiling.
+    @Test func automaticLimitFollowsTheHighWaterMark() {
+        let cache = StorageCache(automaticLimit: 1 << 20, ceiling: 64 << 20)
+        let block = cache.allocate(bytes: 4 << 20)
+        cache.deallocate(block, bytes: 4 << 20)
+        #expect(cache.cachedBytes == 4 << 20)  // a fixed 1 MiB limit would have freed it
+        #expect(cache.limit >= 4 << 20 && cache.limit <= 64 << 20)
+        let huge = cache.allocate(bytes: 128 << 20)
+        cache.deallocate(huge, bytes: 128 << 20)
+        #expect(cache.cachedBytes == 4 << 20)  // above the ceiling: not kept
+        cache.limit = 0  // setting a limit fixes it
+        #expect(cache.cachedBytes == 0 && cache.limit == 0)
+        let again = cache.allocate(bytes: 4 << 20)
+        cache.deallocate(again, bytes: 4 << 20)
+        #expect(cache.cachedBytes == 0)
+    }
+
     @Test func cachedStoragesAreNotLiveAndComeBackInitialised() {
         // An unusual size so that no concurrently running test shares the block.
         let count = (1 << 18) + 1237

@@ -14,19 +14,41 @@ public func withNoGrad<R>(_ body: () throws -> R) rethrows -> R {
     try GradMode.$isEnabled.withValue(false) { try body() }
 }
 
-/// The record of the op that produced a variable: its inputs and its pullback (the vector-Jacobian
-/// product), which maps the gradient of the output to one gradient per input (nil where none flows).
+/// The record of the op that produced a variable: the graph vertices of its inputs (nil for inputs that needed no
+/// gradient when it ran) and its pullback (the vector-Jacobian product), which maps the gradient of the output to
+/// one gradient per input (nil where none flows).
 @usableFromInline
 final class GradNode<Scalar: TensorFloatingPoint> {
     @usableFromInline let name: String
-    @usableFromInline let inputs: [Variable<Scalar>]
+    @usableFromInline let inputs: [GraphVertex<Scalar>?]
     @usableFromInline let pullback: (Tensor<Scalar>) -> [Tensor<Scalar>?]
 
     @inlinable
-    init(name: String, inputs: [Variable<Scalar>], pullback: @escaping (Tensor<Scalar>) -> [Tensor<Scalar>?]) {
+    init(name: String, inputs: [GraphVertex<Scalar>?], pullback: @escaping (Tensor<Scalar>) -> [Tensor<Scalar>?]) {
         self.name = name
         self.inputs = inputs
         self.pullback = pullback
+    }
+}
+
+/// A variable's place in the recorded graph. The graph holds vertices, not variables, so an intermediate value
+/// lives only as long as the program or a pullback that saved it holds it (as in PyTorch, where the graph keeps
+/// just the saved tensors): the output of a linear layer that only feeds a residual sum is freed as soon as the
+/// sum is made.
+@usableFromInline
+final class GraphVertex<Scalar: TensorFloatingPoint> {
+    /// The op that produced the variable; nil for a leaf, and after the graph was freed.
+    @usableFromInline var node: GradNode<Scalar>?
+    /// For a leaf: the variable whose `grad` accumulates (weak: a dropped leaf gets no gradient).
+    @usableFromInline weak var leaf: Variable<Scalar>?
+    /// The variable's shape when the vertex was made (every gradient reaching it has this shape).
+    @usableFromInline let shape: [Int]
+
+    @inlinable
+    init(node: GradNode<Scalar>?, leaf: Variable<Scalar>?, shape: [Int]) {
+        self.node = node
+        self.leaf = leaf
+        self.shape = shape
     }
 }
 
@@ -34,8 +56,9 @@ final class GradNode<Scalar: TensorFloatingPoint> {
 ///
 /// A variable holds a `value` and, when it was produced by a differentiable op while `GradMode.isEnabled`,
 /// the op's `GradNode` (its inputs and pullback). `backward()` walks the graph in reverse topological
-/// order, accumulates gradients of leaves with `requiresGrad` into `grad`, and then frees the graph (every
-/// saved intermediate), so a training loop does not grow memory.
+/// order, accumulates gradients of leaves with `requiresGrad` into `grad`, and frees the graph as it goes (each
+/// op's saved tensors once its pullback has run), so a training loop does not grow memory. The graph holds
+/// vertices, not variables: an intermediate value that no pullback saved is freed as soon as the program drops it.
 ///
 /// Variables are reference types, like PyTorch tensors: a parameter is one object that layers read and
 /// optimizers update in place.
@@ -46,8 +69,21 @@ public final class Variable<Scalar: TensorFloatingPoint>: @unchecked Sendable {
     public var grad: Tensor<Scalar>?
     /// Whether gradients flow to (and through) this variable.
     public var requiresGrad: Bool
+    /// This variable's vertex in the recorded graph: made by the op that produced it, or on first use as an op's
+    /// input for a leaf that requires gradients.
+    @usableFromInline var vertex: GraphVertex<Scalar>?
     /// The op that produced this variable, or nil for a leaf (and after the graph was freed).
-    @usableFromInline var node: GradNode<Scalar>?
+    @inlinable var node: GradNode<Scalar>? { vertex?.node }
+
+    /// The vertex that stands for this variable as an op's input: its own while it has one in a live graph, else a
+    /// new leaf vertex (a leaf, or an intermediate whose graph was freed and which now accumulates its own `grad`).
+    @inlinable
+    func graphVertex() -> GraphVertex<Scalar> {
+        if let vertex, vertex.node != nil || vertex.leaf != nil { return vertex }
+        let made = GraphVertex<Scalar>(node: nil, leaf: self, shape: value.shape)
+        vertex = made
+        return made
+    }
 
     /// Creates a leaf variable.
     /// - Parameters:
@@ -57,7 +93,7 @@ public final class Variable<Scalar: TensorFloatingPoint>: @unchecked Sendable {
     public init(_ value: Tensor<Scalar>, requiresGrad: Bool = false) {
         self.value = value
         self.requiresGrad = requiresGrad
-        self.node = nil
+        self.vertex = nil
     }
 
     /// The value's shape.
@@ -91,7 +127,8 @@ public final class Variable<Scalar: TensorFloatingPoint>: @unchecked Sendable {
     ) -> Variable {
         guard GradMode.isEnabled, inputs.contains(where: { $0.requiresGrad }) else { return Variable(value) }
         let result = Variable(value, requiresGrad: true)
-        result.node = GradNode(name: name, inputs: inputs, pullback: pullback)
+        let node = GradNode(name: name, inputs: inputs.map { $0.requiresGrad ? $0.graphVertex() : nil }, pullback: pullback)
+        result.vertex = GraphVertex(node: node, leaf: nil, shape: value.shape)
         return result
     }
 
@@ -115,42 +152,50 @@ public final class Variable<Scalar: TensorFloatingPoint>: @unchecked Sendable {
         }
         guard requiresGrad else { return }
 
-        // Reverse topological order by an iterative depth-first search.
-        var order: [Variable] = []
+        // Reverse topological order of the graph's vertices by an iterative depth-first search.
+        let root = graphVertex()
+        var order: [GraphVertex<Scalar>] = []
         var visited = Set<ObjectIdentifier>()
-        var stack: [(Variable, Int)] = [(self, 0)]
-        visited.insert(ObjectIdentifier(self))
-        while let (variable, next) = stack.popLast() {
-            let inputs = variable.node?.inputs ?? []
+        var stack: [(GraphVertex<Scalar>, Int)] = [(root, 0)]
+        visited.insert(ObjectIdentifier(root))
+        while let (vertex, next) = stack.popLast() {
+            let inputs = vertex.node?.inputs ?? []
             if next < inputs.count {
-                stack.append((variable, next + 1))
-                let input = inputs[next]
-                if input.requiresGrad && visited.insert(ObjectIdentifier(input)).inserted {
+                stack.append((vertex, next + 1))
+                if let input = inputs[next], visited.insert(ObjectIdentifier(input)).inserted {
                     stack.append((input, 0))
                 }
             } else {
-                order.append(variable)
+                order.append(vertex)
             }
         }
 
         // Gradients of intermediate variables live only here; `owned` marks tensors this loop allocated
         // (safe to add into in place), as opposed to tensors returned by a pullback (which may alias).
+        // Without retainGraph, each op's record (its pullback and the tensors it saved) is dropped as soon as the
+        // op has run, as PyTorch frees saved tensors: the forward pass's activations are freed layer by layer
+        // while the gradients are made.
         var gradients: [ObjectIdentifier: (tensor: Tensor<Scalar>, owned: Bool)] = [:]
-        gradients[ObjectIdentifier(self)] = (start, false)
-        for variable in order.reversed() {
-            let id = ObjectIdentifier(variable)
-            guard let (gradient, _) = gradients.removeValue(forKey: id) else { continue }
-            guard let node = variable.node else {
-                variable.accumulate(gradient)
-                onLeafGradient?(variable)
+        gradients[ObjectIdentifier(root)] = (start, false)
+        for vertex in order.reversed() {
+            guard let (gradient, _) = gradients.removeValue(forKey: ObjectIdentifier(vertex)) else {
+                if !retainGraph { vertex.node = nil }
                 continue
             }
+            guard let node = vertex.node else {
+                if let leaf = vertex.leaf {
+                    leaf.accumulate(gradient)
+                    onLeafGradient?(leaf)
+                }
+                continue
+            }
+            if !retainGraph { vertex.node = nil }
             let inputGradients = node.pullback(gradient)
             checkPrecondition(
                 inputGradients.count == node.inputs.count,
                 "backward: \(node.name) returned \(inputGradients.count) gradients for \(node.inputs.count) inputs")
             for (input, inputGradient) in zip(node.inputs, inputGradients) {
-                guard input.requiresGrad, let inputGradient else { continue }
+                guard let input, let inputGradient else { continue }
                 checkPrecondition(
                     inputGradient.shape == input.shape,
                     "backward: \(node.name) gave a gradient of shape \(inputGradient.shape) for an input of shape \(input.shape)")
@@ -165,9 +210,6 @@ public final class Variable<Scalar: TensorFloatingPoint>: @unchecked Sendable {
                     gradients[key] = (inputGradient, false)
                 }
             }
-        }
-        if !retainGraph {
-            for variable in order { variable.node = nil }
         }
     }
 

@@ -10,9 +10,12 @@ import Synchronization
 /// byte limit; the memory counters (`TensorMemory.liveBytes`, trackers) count only live storages, and
 /// `TensorMemory.cachedBytes` reports what the cache holds.
 ///
-/// The limit defaults to 1 GiB (or an eighth of the physical memory when that is less), or
-/// `LACLIP_STORAGE_CACHE_MB` mebibytes from the environment (0 disables the cache); change it at run time with
-/// `TensorMemory.storageCacheLimit`.
+/// By default the limit follows the program: the cache holds up to the largest number of tensor bytes that were
+/// live at once so far (a training step's transient blocks are then all reused next step, with no page faults,
+/// and the process never holds more than twice its high-water mark), at least 1 GiB (or an eighth of the
+/// physical memory when that is less) and at most a quarter of the physical memory.
+/// `LACLIP_STORAGE_CACHE_MB` mebibytes from the environment fixes the limit (0 disables the cache); so does
+/// setting `TensorMemory.storageCacheLimit` at run time.
 @usableFromInline
 final class StorageCache: Sendable {
     /// Blocks smaller than this go straight back to `free`: the heap reuses them without faults.
@@ -20,12 +23,19 @@ final class StorageCache: Sendable {
 
     struct State {
         var limit: Int
+        /// Whether the limit follows the high-water mark (between `limit` and `ceiling`).
+        var automatic: Bool
+        var ceiling: Int
+        /// The most tensor bytes seen live at once when a large block was requested.
+        var highWater = 0
         var cachedBytes = 0
         /// Free blocks (size and address) in the order they were cached, oldest first. A few hundred at most
         /// in a training loop, so a scan under the lock is cheaper than keeping an index in step with it.
         var blocks: [(bytes: Int, address: UInt)] = []
         var hits = 0
         var misses = 0
+
+        var effectiveLimit: Int { automatic ? Swift.max(limit, Swift.min(highWater, ceiling)) : limit }
     }
 
     let state: Mutex<State>
@@ -36,16 +46,29 @@ final class StorageCache: Sendable {
     /// - Parameter limit: The byte limit; nil reads `LACLIP_STORAGE_CACHE_MB` (default: 1 GiB, at most an
     ///   eighth of the physical memory).
     init(limit: Int? = nil) {
-        // 1 GiB, or an eighth of the machine's memory when that is less.
-        var resolved = Swift.min(1 << 30, Int(clamping: ProcessInfo.processInfo.physicalMemory / 8))
+        // 1 GiB, or an eighth of the machine's memory when that is less, growing with the high-water mark up to a
+        // quarter of the machine's memory.
+        let memory = ProcessInfo.processInfo.physicalMemory
+        var resolved = Swift.min(1 << 30, Int(clamping: memory / 8))
+        var automatic = true
         if let limit {
             resolved = limit
+            automatic = false
         } else if let text = ProcessInfo.processInfo.environment["LACLIP_STORAGE_CACHE_MB"],
             let megabytes = Int(text), megabytes >= 0
         {
             resolved = megabytes << 20
+            automatic = false
         }
-        state = Mutex(State(limit: resolved))
+        state = Mutex(State(limit: resolved, automatic: automatic, ceiling: Swift.max(resolved, Int(clamping: memory / 4))))
+    }
+
+    /// Creates a cache whose limit follows the high-water mark of live tensor bytes, from `base` up to `ceiling`.
+    /// - Parameters:
+    ///   - base: The smallest limit.
+    ///   - ceiling: The largest limit.
+    init(automaticLimit base: Int, ceiling: Int) {
+        state = Mutex(State(limit: base, automatic: true, ceiling: ceiling))
     }
 
     /// Returns a 64-byte aligned block of `bytes` bytes, reused from the cache when one of that size is free.
@@ -54,6 +77,7 @@ final class StorageCache: Sendable {
     func allocate(bytes: Int) -> UnsafeMutableRawPointer {
         if bytes >= Self.minimumBytes {
             let reused = state.withLock { state -> UInt? in
+                state.highWater = Swift.max(state.highWater, TensorMemory.liveBytes + bytes)
                 // The most recently cached block of this size (the warmest).
                 guard let index = state.blocks.lastIndex(where: { $0.bytes == bytes }) else {
                     state.misses += 1
@@ -82,8 +106,9 @@ final class StorageCache: Sendable {
         let address = UInt(bitPattern: block)
         let (kept, evicted) = state.withLock { state -> (Bool, [UInt]) in
             var evicted: [UInt] = []
-            guard bytes <= state.limit else { return (false, []) }
-            while state.cachedBytes + bytes > state.limit, !state.blocks.isEmpty {
+            let limit = state.effectiveLimit
+            guard bytes <= limit else { return (false, []) }
+            while state.cachedBytes + bytes > limit, !state.blocks.isEmpty {
                 let oldest = state.blocks.removeFirst()
                 evicted.append(oldest.address)
                 state.cachedBytes -= oldest.bytes
@@ -110,10 +135,13 @@ final class StorageCache: Sendable {
     var cachedBytes: Int { state.withLock { $0.cachedBytes } }
 
     var limit: Int {
-        get { state.withLock { $0.limit } }
+        get { state.withLock { $0.effectiveLimit } }
         set {
             checkPrecondition(newValue >= 0, "TensorMemory.storageCacheLimit: negative limit \(newValue)")
-            state.withLock { $0.limit = newValue }
+            state.withLock {
+                $0.limit = newValue
+                $0.automatic = false
+            }
             // Shrink to the new limit.
             if cachedBytes > newValue { empty() }
         }
@@ -126,9 +154,9 @@ extension TensorMemory {
     /// Bytes of freed large storages the cache holds for reuse (not counted in `liveBytes`).
     public static var cachedBytes: Int { StorageCache.shared.cachedBytes }
 
-    /// The most bytes the storage cache keeps (default 1 GiB, at most an eighth of the physical memory, or
-    /// `LACLIP_STORAGE_CACHE_MB`; 0 disables it).
-    /// Lowering it below `cachedBytes` empties the cache.
+    /// The most bytes the storage cache keeps now. By default it follows the largest number of tensor bytes live at
+    /// once (at least 1 GiB or an eighth of the physical memory, at most a quarter of it); `LACLIP_STORAGE_CACHE_MB`
+    /// or setting this property fixes it (0 disables the cache). Lowering it below `cachedBytes` empties the cache.
     public static var storageCacheLimit: Int {
         get { StorageCache.shared.limit }
         set { StorageCache.shared.limit = newValue }

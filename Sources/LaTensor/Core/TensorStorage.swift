@@ -66,7 +66,7 @@ public final class AllocationTracker: Sendable {
 ///
 /// Views (`Tensor`) share a storage by reference, like PyTorch's `c10::StorageImpl`; the storage
 /// frees its memory when the last view goes away (large blocks go to a bounded reuse cache, see
-/// `TensorMemory.storageCacheLimit`).
+/// `TensorMemory.storageCacheLimit`, which by default follows the high-water mark of live tensor bytes).
 public final class TensorStorage<Element: TensorElement>: @unchecked Sendable {
     /// The number of elements.
     public let count: Int
