@@ -223,7 +223,7 @@ public struct GEMMRate: Sendable {
     public var gflops: Double { flops / seconds / 1e9 }
 }
 
-/// Raw `Float.gemm` (LaTensor's `cblas_sgemm` entry) on a list of GEMM shapes, each shape called as often as the
+/// Raw `Float.gemm` (LaTensor's single-precision GEMM entry: its own kernels or `cblas_sgemm`, see `GEMM`) on a list of GEMM shapes, each shape called as often as the
 /// workload calls it, on preallocated buffers: the rate BLAS reaches on the workload's own shapes without any of
 /// its other work. The operands are contiguous and shared by all calls of a shape (the step reads the per-head Q,
 /// K, V as strided views of the packed projection, each head at its own address), so small shapes run from cache.

@@ -104,7 +104,7 @@ if options.worker {
     exit(0)
 }
 print("DistributedRatios: tiny CLIP, per-process batch \(options.batch), \(options.steps) timed steps after \(options.warmup); "
-    + "\(cpuName()), \(ProcessInfo.processInfo.activeProcessorCount) cores, OpenBLAS core \(BLAS.coreName)")
+    + "\(cpuName()), \(ProcessInfo.processInfo.activeProcessorCount) cores, Float GEMM: \(GEMM.description)")
 var environment = ProcessInfo.processInfo.environment
 environment["OMPI_ALLOW_RUN_AS_ROOT"] = "1"
 environment["OMPI_ALLOW_RUN_AS_ROOT_CONFIRM"] = "1"

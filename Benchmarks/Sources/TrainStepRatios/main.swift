@@ -14,7 +14,7 @@
 //     (`CLIPConfiguration.tiny` through BenchmarkSupport's `CLIPStepGEMMs`: every forward GEMM at 2·M·N·K — patch
 //     embedding, QKV and output projections, per-head Q·Kᵀ and P·V, MLP, final projections, B×B logits — and
 //     backward = 2× forward; see GEMMAccounting.swift), over the median step time, in GFLOP/s; beside it the rate
-//     of raw `Float.gemm` (cblas_sgemm) on the same list of GEMMs (forward and both backward products of each, the
+//     of raw `Float.gemm` (LaTensor's GEMM or cblas_sgemm, see GEMM.description) on the same list of GEMMs (forward and both backward products of each, the
 //     per-head attention GEMMs as many small calls, each shape as often as the step runs it), timed in the same run
 //     right after the configuration's steps, and the step's rate as a percentage of it;
 //   - memory: the RSS right after the model and its trainer are built (the baseline; LaTensor's storage cache and
@@ -583,8 +583,8 @@ print("CLIP training step, `tiny` preset (ViT \(vision.imageSize)px/\(vision.pat
     + "\(vision.layers)+\(text.layers) layers, \(vision.heads) heads, embed \(configuration.embedDimension), "
     + "vocab \(text.vocabularySize), context \(contextLength)): zero grads, forward, backward, AdamW (lr 5e-4, wd 0.1 on "
     + "matrices, betas 0.9/0.98, eps 1e-6), logit-scale clamp")
-print("\(threads) threads (LaTensor and OpenBLAS), \(ProcessInfo.processInfo.activeProcessorCount) cores; OpenBLAS: "
-    + BenchmarkSettings.openBLASConfig + ", core \(BLAS.coreName)"
+print("\(threads) threads (LaTensor and OpenBLAS), \(ProcessInfo.processInfo.activeProcessorCount) cores; Float GEMM: "
+    + GEMM.description + "; OpenBLAS: " + BenchmarkSettings.openBLASConfig + ", core \(BLAS.coreName)"
     + (ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"].map { " (OPENBLAS_CORETYPE=\($0))" } ?? ""))
 print("self-timed: \(options.warmup) warm-up steps, then median of \(options.steps) (batch <= 64) / \(options.largeSteps) "
     + "(larger batches) steps, CLOCK_MONOTONIC; CLIP and LaCLIP steps alternate on one model; PyTorch runs right after "
@@ -669,7 +669,7 @@ print("GFLOP/step: the GEMMs of one step counted from CLIPConfiguration.tiny at 
     + "\(format(example.vision.forwardFLOPs / 1e9, 2)) (image tower) + \(format(example.text.forwardFLOPs / 1e9, 2)) "
     + "(text tower) + \(format(2 * Double(options.batches[0] * options.batches[0] * configuration.embedDimension) / 1e6, 1)) M "
     + "(logits) GFLOP. GFLOP/s = GFLOP/step over the median step time (everything in the step counts as time).")
-print("sgemm GFLOP/s: raw Float.gemm (cblas_sgemm) on the step's GEMM list (\(example.step.count) shapes, "
+print("sgemm GFLOP/s: raw Float.gemm (\(GEMM.engine == .package ? "LaTensor's AVX-512 kernels" : "cblas_sgemm"), one call at a time) on the step's GEMM list (\(example.step.count) shapes, "
     + "\(example.stepCalls) calls per step at batch \(options.batches[0]) with 1 text; the per-head ones as one call per "
     + "sequence and head), each shape as often as the step runs it, contiguous operands; the median of "
     + "\(options.sgemmReps) passes per shape after 1, summed"
