@@ -27,11 +27,8 @@ extension Variable {
             Threading.parallelFor(total: rows, cost: 6 * d) { range in
                 for r in range {
                     let row = px + r * d, out = py + r * d
-                    var sum: Scalar = 0
-                    for i in 0..<d { sum += row[i] }
-                    let mean = sum / Scalar(d)
-                    var squares: Scalar = 0
-                    for i in 0..<d { let c = row[i] - mean; squares += c * c }
+                    let mean = laneSum(count: d) { row[$0] } / Scalar(d)
+                    let squares = laneSum(count: d) { let c = row[$0] - mean; return c * c }
                     let rstd = 1 / (squares / Scalar(d) + epsilon).squareRoot()
                     pm[r] = mean
                     ps[r] = rstd
@@ -67,13 +64,10 @@ extension Variable {
                         for r in lo..<hi {
                             let row = px + r * d, gr = pgrad + r * d, out = pdx + r * d
                             let mean = pm[r], rstd = ps[r]
-                            var sumDy: Scalar = 0, sumDyXhat: Scalar = 0
+                            let sumDy = laneSum(count: d) { gr[$0] * gain[$0] }
+                            let sumDyXhat = laneSum(count: d) { gr[$0] * gain[$0] * ((row[$0] - mean) * rstd) }
                             for i in 0..<d {
-                                let xhat = (row[i] - mean) * rstd
-                                let dy = gr[i] * gain[i]
-                                sumDy += dy
-                                sumDyXhat += dy * xhat
-                                accW[i] += gr[i] * xhat
+                                accW[i] += gr[i] * ((row[i] - mean) * rstd)
                                 accB[i] += gr[i]
                             }
                             if needX {
@@ -125,4 +119,26 @@ public final class LayerNorm<Scalar: TensorFloatingPoint>: Module {
     public func callAsFunction(_ input: Variable<Scalar>) -> Variable<Scalar> {
         input.layerNorm(weight: weight, bias: bias, epsilon: epsilon)
     }
+}
+
+/// The sum of `term(0) ..< term(count)` in eight interleaved partial sums (lane i takes the terms i, i + 8, ...),
+/// which the compiler turns into vector adds; a plain running sum is one dependent add per term.
+/// - Parameters:
+///   - count: The number of terms.
+///   - term: The i-th term.
+@inlinable @inline(__always)
+func laneSum<Scalar: TensorFloatingPoint>(count: Int, _ term: (Int) -> Scalar) -> Scalar {
+    var s0: Scalar = 0, s1: Scalar = 0, s2: Scalar = 0, s3: Scalar = 0
+    var s4: Scalar = 0, s5: Scalar = 0, s6: Scalar = 0, s7: Scalar = 0
+    var i = 0
+    while i + 8 <= count {
+        s0 += term(i); s1 += term(i + 1); s2 += term(i + 2); s3 += term(i + 3)
+        s4 += term(i + 4); s5 += term(i + 5); s6 += term(i + 6); s7 += term(i + 7)
+        i += 8
+    }
+    while i < count {
+        s0 += term(i)
+        i += 1
+    }
+    return ((s0 + s4) + (s1 + s5)) + ((s2 + s6) + (s3 + s7))
 }
