@@ -10,10 +10,10 @@ import Synchronization
 /// byte limit; the memory counters (`TensorMemory.liveBytes`, trackers) count only live storages, and
 /// `TensorMemory.cachedBytes` reports what the cache holds.
 ///
-/// By default the limit follows the program: the cache holds up to the largest number of tensor bytes that were
-/// live at once so far (a training step's transient blocks are then all reused next step, with no page faults,
-/// and the process never holds more than twice its high-water mark), at least 1 GiB (or an eighth of the
-/// physical memory when that is less) and at most a quarter of the physical memory.
+/// By default the limit follows the program: the cache holds up to twice the largest number of tensor bytes that
+/// were live at once so far (blocks are matched by exact size, so a training step's transient blocks of every size
+/// need more room than its live peak; with twice the peak they are all reused next step, with no page faults), at
+/// least 1 GiB (or an eighth of the physical memory when that is less) and at most a quarter of the physical memory.
 /// `LACLIP_STORAGE_CACHE_MB` mebibytes from the environment fixes the limit (0 disables the cache); so does
 /// setting `TensorMemory.storageCacheLimit` at run time.
 @usableFromInline
@@ -23,7 +23,7 @@ final class StorageCache: Sendable {
 
     struct State {
         var limit: Int
-        /// Whether the limit follows the high-water mark (between `limit` and `ceiling`).
+        /// Whether the limit follows twice the high-water mark (between `limit` and `ceiling`).
         var automatic: Bool
         var ceiling: Int
         /// The most tensor bytes seen live at once when a large block was requested.
@@ -35,7 +35,7 @@ final class StorageCache: Sendable {
         var hits = 0
         var misses = 0
 
-        var effectiveLimit: Int { automatic ? Swift.max(limit, Swift.min(highWater, ceiling)) : limit }
+        var effectiveLimit: Int { automatic ? Swift.max(limit, Swift.min(2 * highWater, ceiling)) : limit }
     }
 
     let state: Mutex<State>
@@ -63,7 +63,7 @@ final class StorageCache: Sendable {
         state = Mutex(State(limit: resolved, automatic: automatic, ceiling: Swift.max(resolved, Int(clamping: memory / 4))))
     }
 
-    /// Creates a cache whose limit follows the high-water mark of live tensor bytes, from `base` up to `ceiling`.
+    /// Creates a cache whose limit follows twice the high-water mark of live tensor bytes, from `base` up to `ceiling`.
     /// - Parameters:
     ///   - base: The smallest limit.
     ///   - ceiling: The largest limit.
@@ -154,8 +154,8 @@ extension TensorMemory {
     /// Bytes of freed large storages the cache holds for reuse (not counted in `liveBytes`).
     public static var cachedBytes: Int { StorageCache.shared.cachedBytes }
 
-    /// The most bytes the storage cache keeps now. By default it follows the largest number of tensor bytes live at
-    /// once (at least 1 GiB or an eighth of the physical memory, at most a quarter of it); `LACLIP_STORAGE_CACHE_MB`
+    /// The most bytes the storage cache keeps now. By default it follows twice the largest number of tensor bytes live
+    /// at once (at least 1 GiB or an eighth of the physical memory, at most a quarter of it); `LACLIP_STORAGE_CACHE_MB`
     /// or setting this property fixes it (0 disables the cache). Lowering it below `cachedBytes` empties the cache.
     public static var storageCacheLimit: Int {
         get { StorageCache.shared.limit }
