@@ -256,9 +256,17 @@ CLA_GEMM_TARGET static void gemm_avx512(int trans_a, int trans_b, long m, long n
 int cla_sgemm_tile_rows(void) { return MR; }
 int cla_sgemm_tile_columns(void) { return NR; }
 
+// The CPU is probed once (-1: not yet); every product asks.
+static int cla_sgemm_support = -1;
+
 int cla_sgemm_available(void) {
-    __builtin_cpu_init();
-    return __builtin_cpu_supports("avx512f") ? 1 : 0;
+    int support = __atomic_load_n(&cla_sgemm_support, __ATOMIC_RELAXED);
+    if (support < 0) {
+        __builtin_cpu_init();
+        support = __builtin_cpu_supports("avx512f") ? 1 : 0;
+        __atomic_store_n(&cla_sgemm_support, support, __ATOMIC_RELAXED);
+    }
+    return support;
 }
 
 int cla_sgemm(int trans_a, int trans_b, long m, long n, long k, float alpha, const float *a, long lda,

@@ -74,8 +74,8 @@ public protocol TensorFloatingPoint: TensorNumeric, BinaryFloatingPoint {
         a: UnsafePointer<Self>, lda: Int, b: UnsafePointer<Self>, ldb: Int,
         beta: Self, c: UnsafeMutablePointer<Self>, ldc: Int)
     /// `count` products of one shape, `C_i = op(A_i) * op(B_i)`: A_i at `a + aOffsets[i]`, B_i at `b + bOffsets[i]`,
-    /// C_i the i-th contiguous [m, n] matrix at `c` (`Double` runs `gemm` once per product; `Float` spreads the
-    /// products over the threads on LaTensor's kernels, see `GEMM`).
+    /// C_i the i-th contiguous [m, n] matrix at `c`. The default runs `gemm` once per product; `Float` spreads the
+    /// products over the threads on LaTensor's kernels (see `GEMM`).
     static func gemmBatch(
         transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
         a: UnsafePointer<Self>, aOffsets: [Int], lda: Int, b: UnsafePointer<Self>, bOffsets: [Int], ldb: Int,
@@ -84,6 +84,32 @@ public protocol TensorFloatingPoint: TensorNumeric, BinaryFloatingPoint {
     static func gemv(
         transpose: Bool, m: Int, n: Int, alpha: Self, a: UnsafePointer<Self>, lda: Int,
         x: UnsafePointer<Self>, incx: Int, beta: Self, y: UnsafeMutablePointer<Self>, incy: Int)
+}
+
+extension TensorFloatingPoint {
+    /// Runs `gemm` once per product of the batch (the default `gemmBatch`).
+    public static func gemmBatch(
+        transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
+        a: UnsafePointer<Self>, aOffsets: [Int], lda: Int, b: UnsafePointer<Self>, bOffsets: [Int], ldb: Int,
+        c: UnsafeMutablePointer<Self>
+    ) {
+        gemmOneAtATime(
+            transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, a: a, aOffsets: aOffsets, lda: lda,
+            b: b, bOffsets: bOffsets, ldb: ldb, c: c)
+    }
+
+    /// `C_i = op(A_i) * op(B_i)` through one `gemm` call per product.
+    static func gemmOneAtATime(
+        transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
+        a: UnsafePointer<Self>, aOffsets: [Int], lda: Int, b: UnsafePointer<Self>, bOffsets: [Int], ldb: Int,
+        c: UnsafeMutablePointer<Self>
+    ) {
+        for i in aOffsets.indices {
+            gemm(
+                transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: 1, a: a + aOffsets[i],
+                lda: lda, b: b + bOffsets[i], ldb: ldb, beta: 0, c: c + i * m * n, ldc: n)
+        }
+    }
 }
 
 extension Float: TensorFloatingPoint {
@@ -121,11 +147,9 @@ extension Float: TensorFloatingPoint {
                 b: b, bOffsets: bOffsets, ldb: ldb, c: c, threads: Threading.threadCount)
             return
         }
-        for i in aOffsets.indices {
-            gemm(
-                transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: 1, a: a + aOffsets[i],
-                lda: lda, b: b + bOffsets[i], ldb: ldb, beta: 0, c: c + i * m * n, ldc: n)
-        }
+        gemmOneAtATime(
+            transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, a: a, aOffsets: aOffsets, lda: lda,
+            b: b, bOffsets: bOffsets, ldb: ldb, c: c)
     }
     public static func gemv(
         transpose: Bool, m: Int, n: Int, alpha: Float, a: UnsafePointer<Float>, lda: Int,
@@ -154,17 +178,6 @@ extension Double: TensorFloatingPoint {
         cblas_dgemm(
             CblasRowMajor, transposeA ? CblasTrans : CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans,
             blasint(m), blasint(n), blasint(k), alpha, a, blasint(lda), b, blasint(ldb), beta, c, blasint(ldc))
-    }
-    public static func gemmBatch(
-        transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
-        a: UnsafePointer<Double>, aOffsets: [Int], lda: Int, b: UnsafePointer<Double>, bOffsets: [Int], ldb: Int,
-        c: UnsafeMutablePointer<Double>
-    ) {
-        for i in aOffsets.indices {
-            gemm(
-                transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: 1, a: a + aOffsets[i],
-                lda: lda, b: b + bOffsets[i], ldb: ldb, beta: 0, c: c + i * m * n, ldc: n)
-        }
     }
     public static func gemv(
         transpose: Bool, m: Int, n: Int, alpha: Double, a: UnsafePointer<Double>, lda: Int,
