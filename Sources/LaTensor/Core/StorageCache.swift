@@ -43,8 +43,8 @@ final class StorageCache: Sendable {
     @usableFromInline static let shared = StorageCache()
 
     /// Creates a cache holding at most `limit` bytes.
-    /// - Parameter limit: The byte limit; nil reads `LACLIP_STORAGE_CACHE_MB` (default: 1 GiB, at most an
-    ///   eighth of the physical memory).
+    /// - Parameter limit: A fixed byte limit; nil reads `LACLIP_STORAGE_CACHE_MB`, and without it the limit follows
+    ///   twice the high-water mark (at least 1 GiB or an eighth of the physical memory, at most a quarter of it).
     init(limit: Int? = nil) {
         // 1 GiB, or an eighth of the machine's memory when that is less, growing with the high-water mark up to a
         // quarter of the machine's memory.
