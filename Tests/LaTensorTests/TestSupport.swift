@@ -296,28 +296,12 @@ func naiveMatmul<T: TensorFloatingPoint>(_ a: Tensor<T>, _ b: Tensor<T>) -> (sha
 
 // MARK: - Thread count
 
-/// Serialises the tests that change the global thread count, and restores it afterwards.
-let threadCountLock = Mutex<Void>(())
-
-/// Runs `body` with `Threading.threadCount == count`, restoring the previous count afterwards.
+/// Runs `body` with `Threading.threadCount == count` for this task only (other tests keep theirs).
 func withThreadCount<R>(_ count: Int, _ body: () throws -> R) rethrows -> R {
-    try threadCountLock.withLock { _ in
-        let previous = Threading.threadCount
-        Threading.setThreadCount(count)
-        defer { Threading.setThreadCount(previous) }
-        return try body()
-    }
+    try Threading.withThreadCount(count, body)
 }
 
-/// Runs `body` once with one thread and once with two, returning both results.
+/// Runs `body` once with one thread and once with two (for this task only), returning both results.
 func withOneAndTwoThreads<R>(_ body: () -> R) -> (one: R, two: R) {
-    threadCountLock.withLock { _ in
-        let previous = Threading.threadCount
-        defer { Threading.setThreadCount(previous) }
-        Threading.setThreadCount(1)
-        let one = body()
-        Threading.setThreadCount(2)
-        let two = body()
-        return (one, two)
-    }
+    (Threading.withThreadCount(1, body), Threading.withThreadCount(2, body))
 }

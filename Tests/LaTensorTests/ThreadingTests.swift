@@ -21,9 +21,16 @@ import Testing
     }
 
     @Test func threadCountRoundTrips() {
-        withThreadCount(3) { #expect(Threading.threadCount == 3) }
-        withThreadCount(1) { #expect(Threading.threadCount == 1) }
-        #expect(Threading.threadCount >= 1)
+        let global = Threading.threadCount
+        withThreadCount(3) {
+            #expect(Threading.threadCount == 3)
+            withThreadCount(1) { #expect(Threading.threadCount == 1) }
+            #expect(Threading.threadCount == 3)
+        }
+        #expect(Threading.threadCount == global && global >= 1)
+        // The global setter (set to the value it has, so that tests running beside this one are not disturbed).
+        Threading.setThreadCount(global)
+        #expect(Threading.threadCount == global)
     }
 
     @Test func smallJobsRunOnTheCallingThread() {

@@ -17,8 +17,13 @@ import Synchronization
 public enum Threading {
     private static let state = Mutex<Int?>(nil)
 
-    /// The number of worker threads LaTensor's kernels and OpenBLAS use.
+    /// A thread count for the current task only (see `withThreadCount(_:_:)`), nil when none is set.
+    @TaskLocal public static var scopedThreadCount: Int? = nil
+
+    /// The number of worker threads LaTensor's kernels and OpenBLAS use (the current task's
+    /// `withThreadCount(_:_:)` count when one is set).
     public static var threadCount: Int {
+        if let scoped = scopedThreadCount { return scoped }
         if let value = state.withLock({ $0 }) { return value }
         var initial = ProcessInfo.processInfo.activeProcessorCount
         if let text = ProcessInfo.processInfo.environment["LACLIP_NUM_THREADS"], let value = Int(text), value > 0 {
@@ -35,6 +40,17 @@ public enum Threading {
         state.withLock { $0 = count }
         _ = BLAS.kernelSelection  // OpenBLAS's kernels are chosen before it first runs
         openblas_set_num_threads(Int32(count))
+    }
+
+    /// Runs `body` with `threadCount == count` for the current task only: LaTensor's kernels and its `Float` GEMM
+    /// split their work `count` ways there, while other tasks keep the global count (tests that compare thread counts
+    /// do not disturb tests running beside them). OpenBLAS's own thread count, which is global, is not changed.
+    /// - Parameters:
+    ///   - count: A positive thread count.
+    ///   - body: The work to run.
+    public static func withThreadCount<R>(_ count: Int, _ body: () throws -> R) rethrows -> R {
+        checkPrecondition(count > 0, "Threading.withThreadCount: thread count must be positive, got \(count)")
+        return try $scopedThreadCount.withValue(count) { try body() }
     }
 
     /// Jobs smaller than this many elements run on the calling thread.
