@@ -1,5 +1,5 @@
-// LaTensor's single-precision GEMM with packed AVX-512 micro-kernels (BLIS/Goto blocking), used by LaTensor in place of
-// cblas_sgemm on CPUs with AVX-512F. Row-major: C = alpha * op(A) * op(B) + beta * C, with op(A) [m, k] and
+// LaTensor's single-precision GEMM with packed AVX-512 or AVX2+FMA micro-kernels (BLIS/Goto blocking), used by
+// LaTensor in place of cblas_sgemm on CPUs with AVX-512F or AVX2+FMA. Row-major: C = alpha * op(A) * op(B) + beta * C, with op(A) [m, k] and
 // op(B) [k, n]. One call runs on the calling thread; LaTensor splits large products over its threads by rows or
 // columns of C (never over k, so the result does not depend on the thread count).
 //
@@ -8,7 +8,8 @@
 // (L2). The micro-kernel keeps a 12 x 32 tile of C in 24 zmm accumulators; per k it loads two vectors of B and
 // broadcasts 12 values of A (24 FMAs per 14 loads); a last micro-panel of at most 16 columns runs a half-width
 // kernel. Edges are zero-padded in the packed panels and written back with masked stores. Packing transposes
-// 16 x 16 blocks in registers where the source layout needs it.
+// 16 x 16 blocks in registers where the source layout needs it. The AVX2 kernels further down use the same
+// blocking with 6 x 16 tiles.
 #include "CLaSGEMM.h"
 
 #include <stdint.h>
@@ -50,8 +51,9 @@ static cla_pack_buffers *cla_gemm_buffers(void) {
     if (buffers) return buffers;
     buffers = calloc(1, sizeof(cla_pack_buffers));
     if (!buffers) return NULL;
-    buffers->a = aligned_alloc(64, sizeof(float) * MC * KC);
-    buffers->b = aligned_alloc(64, sizeof(float) * KC * NC);
+    // 16 floats of slack: the AVX2 packing stores whole vectors past the end of a panel's last row.
+    buffers->a = aligned_alloc(64, sizeof(float) * (MC * KC + 16));
+    buffers->b = aligned_alloc(64, sizeof(float) * (KC * NC + 16));
     if (!buffers->a || !buffers->b || pthread_setspecific(cla_pack_key, buffers) != 0) {
         cla_pack_free(buffers);
         return NULL;
@@ -253,26 +255,262 @@ CLA_GEMM_TARGET static void gemm_avx512(int trans_a, int trans_b, long m, long n
     }
 }
 
-int cla_sgemm_tile_rows(void) { return MR; }
-int cla_sgemm_tile_columns(void) { return NR; }
+// ---------------------------------------------------------------------------------------------------------------
+// AVX2 + FMA (CPUs without AVX-512F): the same blocking with a 6 x 16 tile of C in 12 ymm accumulators (two B
+// vectors and one broadcast per row: 12 FMAs per 8 loads), a half-width kernel for a last panel of at most 8
+// columns, and 8 x 8 in-register transposes for packing. Each element of C is the same chain of FMAs over k as in
+// the AVX-512 kernels, so both give bit-identical results.
+#define CLA_AVX2_INLINE static inline __attribute__((always_inline, target("avx2,fma")))
+#define CLA_AVX2_TARGET __attribute__((target("avx2,fma")))
 
-// The CPU is probed once (-1: not yet); every product asks.
+enum { MR2 = 6, NR2 = 16 };
+
+CLA_AVX2_INLINE __m256i lanes8(int count) {
+    return _mm256_cmpgt_epi32(_mm256_set1_epi32(count), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+}
+
+CLA_AVX2_INLINE void transpose8(__m256 r[8]) {
+    __m256 t[8];
+    for (int i = 0; i < 4; i++) {
+        t[2 * i] = _mm256_unpacklo_ps(r[2 * i], r[2 * i + 1]);
+        t[2 * i + 1] = _mm256_unpackhi_ps(r[2 * i], r[2 * i + 1]);
+    }
+    for (int i = 0; i < 2; i++) {
+        r[4 * i] = _mm256_shuffle_ps(t[4 * i], t[4 * i + 2], _MM_SHUFFLE(1, 0, 1, 0));
+        r[4 * i + 1] = _mm256_shuffle_ps(t[4 * i], t[4 * i + 2], _MM_SHUFFLE(3, 2, 3, 2));
+        r[4 * i + 2] = _mm256_shuffle_ps(t[4 * i + 1], t[4 * i + 3], _MM_SHUFFLE(1, 0, 1, 0));
+        r[4 * i + 3] = _mm256_shuffle_ps(t[4 * i + 1], t[4 * i + 3], _MM_SHUFFLE(3, 2, 3, 2));
+    }
+    for (int i = 0; i < 4; i++) {
+        t[i] = _mm256_permute2f128_ps(r[i], r[i + 4], 0x20);
+        t[i + 4] = _mm256_permute2f128_ps(r[i], r[i + 4], 0x31);
+    }
+    for (int i = 0; i < 8; i++) r[i] = t[i];
+}
+
+// Transposes `rows` (<= 8 used) rows of `cols` (<= 8) contiguous floats (rows `ld` apart) and stores column j (zeros
+// past `rows`) as 8 floats at dst + j * dst_stride for j < cols. Stores go to increasing addresses and may run up to
+// 8 - dst_stride floats past a column into space the next column (or the buffer's slack) takes.
+CLA_AVX2_INLINE void transpose_store8(const float *src, long ld, int rows, int cols, float *dst, int dst_stride) {
+    __m256 r[8];
+    if (cols == 8) {
+        for (int i = 0; i < 8; i++) r[i] = i < rows ? _mm256_loadu_ps(src + (long)i * ld) : _mm256_setzero_ps();
+    } else {
+        __m256i load_mask = lanes8(cols);
+        for (int i = 0; i < 8; i++)
+            r[i] = i < rows ? _mm256_maskload_ps(src + (long)i * ld, load_mask) : _mm256_setzero_ps();
+    }
+    transpose8(r);
+    for (int j = 0; j < cols; j++) _mm256_storeu_ps(dst + (long)j * dst_stride, r[j]);
+}
+
+// As pack_a, in micro-panels of MR2 rows (whole-vector stores: each runs 2 floats into the next p's slot, which the
+// next store overwrites; the last panel's run goes to the buffer's slack).
+CLA_AVX2_INLINE void pack_a_avx2(int trans_a, const float *a, long lda, long i0, long p0, int mc, int kc, float *dst) {
+    for (int r0 = 0; r0 < mc; r0 += MR2) {
+        int rows = mc - r0 < MR2 ? mc - r0 : MR2;
+        float *panel = dst + (long)r0 * kc;
+        if (trans_a) {
+            __m256i mask = lanes8(rows);
+            for (int p = 0; p < kc; p++)
+                _mm256_storeu_ps(panel + (long)p * MR2, _mm256_maskload_ps(a + (p0 + p) * lda + i0 + r0, mask));
+        } else {
+            const float *src = a + (i0 + r0) * lda + p0;
+            for (int p = 0; p < kc; p += 8)
+                transpose_store8(src + p, lda, rows, kc - p < 8 ? kc - p : 8, panel + (long)p * MR2, MR2);
+        }
+    }
+}
+
+// As pack_b, in micro-panels of NR2 columns.
+CLA_AVX2_INLINE void pack_b_avx2(int trans_b, const float *b, long ldb, long p0, long j0, int kc, int nc, float *dst) {
+    for (int c0 = 0; c0 < nc; c0 += NR2) {
+        int cols = nc - c0 < NR2 ? nc - c0 : NR2;
+        float *panel = dst + (long)c0 * kc;
+        if (!trans_b) {
+            const float *src = b + p0 * ldb + j0 + c0;
+            if (cols == NR2) {
+                for (int p = 0; p < kc; p++) {
+                    _mm256_store_ps(panel + (long)p * NR2, _mm256_loadu_ps(src + (long)p * ldb));
+                    _mm256_store_ps(panel + (long)p * NR2 + 8, _mm256_loadu_ps(src + (long)p * ldb + 8));
+                }
+            } else {
+                __m256i m0 = lanes8(cols), m1 = lanes8(cols - 8);
+                for (int p = 0; p < kc; p++) {
+                    _mm256_store_ps(panel + (long)p * NR2, _mm256_maskload_ps(src + (long)p * ldb, m0));
+                    _mm256_store_ps(panel + (long)p * NR2 + 8, _mm256_maskload_ps(src + (long)p * ldb + 8, m1));
+                }
+            }
+        } else {
+            for (int half = 0; half < 2; half++) {
+                int rows = cols - 8 * half;
+                const float *src = b + (j0 + c0 + 8 * half) * ldb + p0;
+                for (int p = 0; p < kc; p += 8) {
+                    int count = kc - p < 8 ? kc - p : 8;
+                    if (rows > 0)
+                        transpose_store8(src + p, ldb, rows, count, panel + (long)p * NR2 + 8 * half, NR2);
+                    else
+                        for (int j = 0; j < count; j++)
+                            _mm256_store_ps(panel + (long)(p + j) * NR2 + 8 * half, _mm256_setzero_ps());
+                }
+            }
+        }
+    }
+}
+
+#define ROW_FMA2(i)                                  \
+    {                                                \
+        __m256 ai = _mm256_broadcast_ss(pa + i);     \
+        c##i##0 = _mm256_fmadd_ps(ai, b0, c##i##0);  \
+        c##i##1 = _mm256_fmadd_ps(ai, b1, c##i##1);  \
+    }
+
+// Full tiles are stored directly; an edge tile goes through a local tile and scalar code (AVX2's masked stores are
+// slow on some CPUs).
+#define ROW_STORE2(i)                                                                                 \
+    {                                                                                                 \
+        __m256 v0 = _mm256_mul_ps(valpha, c##i##0), v1 = _mm256_mul_ps(valpha, c##i##1);             \
+        if (full) {                                                                                   \
+            float *row = c + (long)(i) * ldc;                                                         \
+            if (beta != 0.0f) {                                                                       \
+                v0 = _mm256_fmadd_ps(vbeta, _mm256_loadu_ps(row), v0);                                \
+                v1 = _mm256_fmadd_ps(vbeta, _mm256_loadu_ps(row + 8), v1);                            \
+            }                                                                                         \
+            _mm256_storeu_ps(row, v0);                                                                \
+            _mm256_storeu_ps(row + 8, v1);                                                            \
+        } else {                                                                                      \
+            _mm256_store_ps(edge + (i) * NR2, v0);                                                    \
+            _mm256_store_ps(edge + (i) * NR2 + 8, v1);                                                \
+        }                                                                                             \
+    }
+
+// Writes the first mr x nr values of an edge tile (alpha applied) into C with beta, as the vector code does:
+// beta * C + t in one fused multiply-add.
+CLA_AVX2_INLINE void store_edge(const float *edge, int stride, float *c, long ldc, float beta, int mr, int nr) {
+    for (int i = 0; i < mr; i++) {
+        float *row = c + (long)i * ldc;
+        const float *t = edge + i * stride;
+        if (beta != 0.0f)
+            for (int j = 0; j < nr; j++) row[j] = __builtin_fmaf(beta, row[j], t[j]);
+        else
+            for (int j = 0; j < nr; j++) row[j] = t[j];
+    }
+}
+
+CLA_AVX2_INLINE void micro_kernel_avx2(int kc, const float *restrict pa, const float *restrict pb, float *c,
+                                       long ldc, float alpha, float beta, int mr, int nr) {
+    __m256 c00 = _mm256_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
+    __m256 c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
+    int full = mr == MR2 && nr == NR2;
+    if (full)
+        for (int i = 0; i < MR2; i++) _mm_prefetch((const char *)(c + (long)i * ldc), _MM_HINT_T0);
+#if defined(__clang__)
+#pragma clang loop unroll_count(4)
+#endif
+    for (int p = 0; p < kc; p++) {
+        __m256 b0 = _mm256_load_ps(pb), b1 = _mm256_load_ps(pb + 8);
+        ROW_FMA2(0) ROW_FMA2(1) ROW_FMA2(2) ROW_FMA2(3) ROW_FMA2(4) ROW_FMA2(5)
+        pa += MR2;
+        pb += NR2;
+    }
+    __m256 valpha = _mm256_set1_ps(alpha), vbeta = _mm256_set1_ps(beta);
+    __attribute__((aligned(32))) float edge[MR2 * NR2];
+    ROW_STORE2(0) ROW_STORE2(1) ROW_STORE2(2) ROW_STORE2(3) ROW_STORE2(4) ROW_STORE2(5)
+    if (!full) store_edge(edge, NR2, c, ldc, beta, mr, nr);
+}
+
+#define ROW_FMA2H(i)                                                          \
+    { c##i##0 = _mm256_fmadd_ps(_mm256_broadcast_ss(pa + i), b0, c##i##0); }
+
+#define ROW_STORE2H(i) _mm256_store_ps(edge + (i) * 8, _mm256_mul_ps(valpha, c##i##0));
+
+// The last micro-panel of a row block when it has at most 8 columns (always an edge: through the local tile).
+CLA_AVX2_INLINE void micro_kernel_avx2_half(int kc, const float *restrict pa, const float *restrict pb, float *c,
+                                            long ldc, float alpha, float beta, int mr, int nr) {
+    __m256 c00 = _mm256_setzero_ps(), c10 = c00, c20 = c00, c30 = c00, c40 = c00, c50 = c00;
+#if defined(__clang__)
+#pragma clang loop unroll_count(4)
+#endif
+    for (int p = 0; p < kc; p++) {
+        __m256 b0 = _mm256_load_ps(pb);
+        ROW_FMA2H(0) ROW_FMA2H(1) ROW_FMA2H(2) ROW_FMA2H(3) ROW_FMA2H(4) ROW_FMA2H(5)
+        pa += MR2;
+        pb += NR2;
+    }
+    __m256 valpha = _mm256_set1_ps(alpha);
+    __attribute__((aligned(32))) float edge[MR2 * 8];
+    ROW_STORE2H(0) ROW_STORE2H(1) ROW_STORE2H(2) ROW_STORE2H(3) ROW_STORE2H(4) ROW_STORE2H(5)
+    store_edge(edge, 8, c, ldc, beta, mr, nr);
+}
+
+CLA_AVX2_TARGET static void gemm_avx2(int trans_a, int trans_b, long m, long n, long k, float alpha, const float *a,
+                                      long lda, const float *b, long ldb, float beta, float *c, long ldc,
+                                      float *pack_a_buffer, float *pack_b_buffer) {
+    for (long j0 = 0; j0 < n; j0 += NC) {
+        int nc = (int)(n - j0 < NC ? n - j0 : NC);
+        for (long p0 = 0; p0 < k; p0 += KC) {
+            int kc = (int)(k - p0 < KC ? k - p0 : KC);
+            float block_beta = p0 == 0 ? beta : 1.0f;
+            pack_b_avx2(trans_b, b, ldb, p0, j0, kc, nc, pack_b_buffer);
+            for (long i0 = 0; i0 < m; i0 += MC) {
+                int mc = (int)(m - i0 < MC ? m - i0 : MC);
+                pack_a_avx2(trans_a, a, lda, i0, p0, mc, kc, pack_a_buffer);
+                for (int jr = 0; jr < nc; jr += NR2) {
+                    int nr = nc - jr < NR2 ? nc - jr : NR2;
+                    const float *pb = pack_b_buffer + (long)jr * kc;
+                    for (int ir = 0; ir < mc; ir += MR2) {
+                        int mr = mc - ir < MR2 ? mc - ir : MR2;
+                        float *tile = c + (i0 + ir) * ldc + j0 + jr;
+                        if (nr > 8)
+                            micro_kernel_avx2(kc, pack_a_buffer + (long)ir * kc, pb, tile, ldc, alpha, block_beta, mr,
+                                              nr);
+                        else
+                            micro_kernel_avx2_half(kc, pack_a_buffer + (long)ir * kc, pb, tile, ldc, alpha,
+                                                   block_beta, mr, nr);
+                    }
+                }
+            }
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Selection. The CPU is probed once (-1: not yet); the kernels in use can be lowered (tests run both sets).
 static int cla_sgemm_support = -1;
+static int cla_sgemm_selected = -1;
 
 int cla_sgemm_available(void) {
     int support = __atomic_load_n(&cla_sgemm_support, __ATOMIC_RELAXED);
     if (support < 0) {
         __builtin_cpu_init();
-        support = __builtin_cpu_supports("avx512f") ? 1 : 0;
+        support = __builtin_cpu_supports("avx512f") ? CLA_SGEMM_AVX512
+                  : __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") ? CLA_SGEMM_AVX2
+                                                                                     : CLA_SGEMM_NONE;
         __atomic_store_n(&cla_sgemm_support, support, __ATOMIC_RELAXED);
     }
     return support;
 }
 
+int cla_sgemm_kernels(void) {
+    int selected = __atomic_load_n(&cla_sgemm_selected, __ATOMIC_RELAXED);
+    return selected < 0 ? cla_sgemm_available() : selected;
+}
+
+int cla_sgemm_select_kernels(int kernels) {
+    int available = cla_sgemm_available();
+    int chosen = kernels < CLA_SGEMM_NONE ? CLA_SGEMM_NONE : kernels > available ? available : kernels;
+    __atomic_store_n(&cla_sgemm_selected, chosen, __ATOMIC_RELAXED);
+    return chosen;
+}
+
+int cla_sgemm_tile_rows(void) { return cla_sgemm_kernels() == CLA_SGEMM_AVX2 ? MR2 : MR; }
+int cla_sgemm_tile_columns(void) { return cla_sgemm_kernels() == CLA_SGEMM_AVX2 ? NR2 : NR; }
+
 int cla_sgemm(int trans_a, int trans_b, long m, long n, long k, float alpha, const float *a, long lda,
               const float *b, long ldb, float beta, float *c, long ldc) {
     if (m <= 0 || n <= 0) return 1;
-    if (!cla_sgemm_available()) return 0;
+    int kernels = cla_sgemm_kernels();
+    if (kernels == CLA_SGEMM_NONE) return 0;
     cla_pack_buffers *buffers = cla_gemm_buffers();
     if (!buffers) return 0;
     if (k <= 0 || alpha == 0.0f) {
@@ -282,13 +520,18 @@ int cla_sgemm(int trans_a, int trans_b, long m, long n, long k, float alpha, con
         }
         return 1;
     }
-    gemm_avx512(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, buffers->a, buffers->b);
+    if (kernels == CLA_SGEMM_AVX512)
+        gemm_avx512(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, buffers->a, buffers->b);
+    else
+        gemm_avx2(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, buffers->a, buffers->b);
     return 1;
 }
 
 #else
 
-int cla_sgemm_available(void) { return 0; }
+int cla_sgemm_available(void) { return CLA_SGEMM_NONE; }
+int cla_sgemm_kernels(void) { return CLA_SGEMM_NONE; }
+int cla_sgemm_select_kernels(int kernels) { (void)kernels; return CLA_SGEMM_NONE; }
 int cla_sgemm_tile_rows(void) { return 1; }
 int cla_sgemm_tile_columns(void) { return 1; }
 

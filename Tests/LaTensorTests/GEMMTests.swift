@@ -3,9 +3,10 @@ import Testing
 
 @testable import LaTensor
 
-/// LaTensor's own single-precision GEMM (`cla_sgemm`, AVX-512) against OpenBLAS's `dgemm` on the same inputs in
-/// Float64: every transpose combination, edges of the 12 x 32 tile and of the cache blocks (k past 256, n past 2048),
-/// padded leading dimensions, alpha and beta, and results identical for every thread count.
+/// LaTensor's own single-precision GEMM (`cla_sgemm`, AVX-512 and AVX2 kernels) against OpenBLAS's `dgemm` on the
+/// same inputs in Float64: every transpose combination, edges of the 12 x 32 and 6 x 16 tiles and of the cache blocks
+/// (k past 256, n past 2048), padded leading dimensions, alpha and beta, and results identical for every thread count
+/// and every kernel set the CPU runs.
 @Suite struct GEMMTests {
     struct Problem: CustomStringConvertible {
         var transposeA: Bool, transposeB: Bool
@@ -43,7 +44,13 @@ import Testing
         return c64
     }
 
-    static func package(_ p: Problem, _ a: [Float], _ b: [Float], _ c: [Float], threads: Int) -> [Float] {
+    /// The product on LaTensor's kernels; `kernels` selects a set for this call (the selection is process-wide, but
+    /// every set gives the same bits, so tests running beside this one are not disturbed).
+    static func package(
+        _ p: Problem, _ a: [Float], _ b: [Float], _ c: [Float], threads: Int, kernels: GEMMKernels? = nil
+    ) -> [Float] {
+        if let kernels { GEMM.kernels = kernels }
+        defer { if kernels != nil { GEMM.kernels = nil } }
         var out = c
         a.withUnsafeBufferPointer { a in
             b.withUnsafeBufferPointer { b in
@@ -83,12 +90,16 @@ import Testing
             let other = package(p, a, b, c, threads: threads)
             #expect(other.map(\.bitPattern) == one.map(\.bitPattern), "\(p): \(threads) threads differ from 1")
         }
+        for kernels in GEMM.availableKernels {
+            let other = package(p, a, b, c, threads: 2, kernels: kernels)
+            #expect(other.map(\.bitPattern) == one.map(\.bitPattern), "\(p): kernels \(kernels) differ from the default")
+        }
     }
 
     @Test func everyLayoutAndEdgeMatchesDoubleReference() {
-        if !GEMM.packageKernelsAvailable { return }  // no AVX-512F here: Float products run on OpenBLAS
+        if !GEMM.packageKernelsAvailable { return }  // no AVX2+FMA here: Float products run on OpenBLAS
         var generator = RandomGenerator(seed: 7)
-        let sizes = [1, 2, 5, 11, 12, 13, 16, 17, 31, 32, 33, 47, 65]
+        let sizes = [1, 2, 5, 6, 7, 8, 9, 11, 12, 13, 16, 17, 24, 31, 32, 33, 47, 65]
         var seed: UInt64 = 1
         for transposeA in [false, true] {
             for transposeB in [false, true] {
@@ -169,7 +180,19 @@ import Testing
 
     @Test func engineDescriptionNamesWhatRuns() {
         let text = GEMM.description
-        #expect(GEMM.packageKernelsAvailable ? text.hasPrefix("LaTensor AVX-512") : text.hasPrefix("OpenBLAS"))
+        if GEMM.engine == .package {
+            #expect(text.hasPrefix("LaTensor \(GEMM.kernels!)"), "\(text)")
+        } else {
+            #expect(text.hasPrefix("OpenBLAS"))
+        }
         #expect(GEMM.engine == (GEMM.packageKernelsAvailable && ProcessInfo.processInfo.environment["LACLIP_GEMM"] != "openblas" ? .package : .openBLAS))
+    }
+
+    @Test func kernelSelectionIsClampedToTheCPU() {
+        #expect(GEMM.availableKernels.last == GEMM.bestAvailableKernels)
+        #expect(GEMM.availableKernels.isEmpty == !GEMM.packageKernelsAvailable)
+        if GEMM.availableKernels.contains(.avx2) {
+            #expect(GEMM.availableKernels.first == .avx2)
+        }
     }
 }

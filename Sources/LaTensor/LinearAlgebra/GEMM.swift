@@ -6,33 +6,61 @@ import Synchronization
 
 /// The implementation that runs single-precision matrix products.
 public enum GEMMEngine: String, Sendable, CaseIterable {
-    /// LaTensor's own packed AVX-512 kernels (`cla_sgemm`, x86-64 CPUs with AVX-512F), split over
-    /// `Threading.threadCount` threads by rows or columns of the result and over the products of a batch.
+    /// LaTensor's own packed kernels (`cla_sgemm`: AVX-512 on CPUs with AVX-512F, AVX2 + FMA on CPUs with those; see
+    /// `GEMMKernels`), split over `Threading.threadCount` threads by rows or columns of the result and over the
+    /// products of a batch.
     case package
     /// OpenBLAS's `cblas_sgemm`, with the kernels OpenBLAS runs on this CPU (see `BLAS.coreName`).
     case openBLAS = "openblas"
 }
 
+/// LaTensor's own single-precision kernel sets. Both compute every element of the result as the same chain of
+/// fused multiply-adds over k, so they give bit-identical results.
+public enum GEMMKernels: Int, Sendable, CaseIterable, CustomStringConvertible {
+    /// AVX2 + FMA, 6 x 16 tiles of the result in registers.
+    case avx2 = 1
+    /// AVX-512F, 12 x 32 tiles.
+    case avx512 = 2
+
+    /// The name and tile, e.g. `AVX-512 12x32`.
+    public var description: String {
+        switch self {
+        case .avx2: return "AVX2 6x16"
+        case .avx512: return "AVX-512 12x32"
+        }
+    }
+}
+
 /// The choice of the single-precision GEMM and the products that run on LaTensor's own kernels.
 ///
-/// On CPUs with AVX-512F, `Float` products run on LaTensor's packed micro-kernels, whatever kernels OpenBLAS picked
-/// for the CPU (Debian 12's OpenBLAS 0.3.21 runs SSE3 kernels on newer Intel CPUs) and whatever `OPENBLAS_CORETYPE`
-/// chooses for OpenBLAS; the results do not depend on the thread count. Elsewhere, and for `Double`, matrix-vector
-/// products and LAPACK, OpenBLAS runs. `LACLIP_GEMM=openblas` in the environment (or `GEMM.engine = .openBLAS`)
-/// sends every product to OpenBLAS.
+/// On x86-64 CPUs with AVX-512F or with AVX2 and FMA, `Float` products run on LaTensor's packed micro-kernels,
+/// whatever kernels OpenBLAS picked for the CPU (Debian 12's OpenBLAS 0.3.21 runs SSE3 kernels on newer Intel CPUs)
+/// and whatever `OPENBLAS_CORETYPE` chooses for OpenBLAS; the results do not depend on the thread count nor on the
+/// kernel set. Elsewhere, and for `Double`, matrix-vector products and LAPACK, OpenBLAS runs. `LACLIP_GEMM=openblas`
+/// in the environment (or `GEMM.engine = .openBLAS`) sends every product to OpenBLAS; `LACLIP_GEMM=avx2` keeps
+/// LaTensor's kernels but uses the AVX2 set on an AVX-512 CPU.
 public enum GEMM {
+    /// The best kernel set this CPU runs, or nil (not x86-64, or no AVX2 and FMA).
+    public static let bestAvailableKernels: GEMMKernels? = GEMMKernels(rawValue: Int(cla_sgemm_available()))
+
     /// Whether this CPU can run LaTensor's own kernels.
-    public static let packageKernelsAvailable: Bool = cla_sgemm_available() != 0
+    public static let packageKernelsAvailable: Bool = bestAvailableKernels != nil
+
+    /// Every kernel set this CPU runs, weakest first.
+    public static let availableKernels: [GEMMKernels] = GEMMKernels.allCases.filter {
+        $0.rawValue <= (bestAvailableKernels?.rawValue ?? 0)
+    }
 
     private static let selected = Mutex<GEMMEngine?>(nil)
 
     /// The engine for `Float` products: `.package` when the CPU supports it, unless `LACLIP_GEMM=openblas`.
-    /// Setting `.package` on a CPU without AVX-512F keeps `.openBLAS`.
+    /// Setting `.package` on a CPU without AVX2 and FMA keeps `.openBLAS`.
     public static var engine: GEMMEngine {
         get {
             if let value = selected.withLock({ $0 }) { return value }
-            let requested = ProcessInfo.processInfo.environment["LACLIP_GEMM"].flatMap { GEMMEngine(rawValue: $0.lowercased()) }
-            let value: GEMMEngine = requested == .openBLAS || !packageKernelsAvailable ? .openBLAS : .package
+            let requested = ProcessInfo.processInfo.environment["LACLIP_GEMM"]?.lowercased()
+            if requested == "avx2", availableKernels.contains(.avx2) { kernels = .avx2 }
+            let value: GEMMEngine = requested == "openblas" || !packageKernelsAvailable ? .openBLAS : .package
             selected.withLock { $0 = value }
             return value
         }
@@ -42,12 +70,23 @@ public enum GEMM {
         }
     }
 
+    /// The kernel set LaTensor's products use when `engine` is `.package` (the best the CPU runs unless lowered);
+    /// setting a set the CPU does not run selects the best it does. Nil when the CPU runs none.
+    public static var kernels: GEMMKernels? {
+        get { GEMMKernels(rawValue: Int(cla_sgemm_kernels())) }
+        set {
+            let chosen = newValue.flatMap { availableKernels.contains($0) ? $0 : nil } ?? bestAvailableKernels
+            _ = cla_sgemm_select_kernels(Int32(chosen?.rawValue ?? 0))
+        }
+    }
+
     /// A one-line description of what runs `Float` products, for logs next to timings (e.g.
-    /// `LaTensor AVX-512 12x32` or `OpenBLAS Haswell`).
+    /// `LaTensor AVX-512 12x32 (OpenBLAS core Haswell for the rest)` or `OpenBLAS Haswell`).
     public static var description: String {
-        engine == .package
-            ? "LaTensor AVX-512 \(cla_sgemm_tile_rows())x\(cla_sgemm_tile_columns()) (OpenBLAS core \(BLAS.coreName) for the rest)"
-            : "OpenBLAS \(BLAS.coreName)"
+        if engine == .package, let kernels {
+            return "LaTensor \(kernels) (OpenBLAS core \(BLAS.coreName) for the rest)"
+        }
+        return "OpenBLAS \(BLAS.coreName)"
     }
 
     /// Products with fewer multiply-adds than this run on the calling thread.
