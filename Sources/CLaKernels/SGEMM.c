@@ -25,6 +25,52 @@
 
 enum { MR = 12, NR = 32, KC = 256, MC = 144, NC = 2048 };
 
+// Shared by both kernel sets (AVX2 code, which every AVX-512 CPU runs).
+#define CLA_SHARED_INLINE static inline __attribute__((always_inline, target("avx2,fma")))
+
+// Before the first k-block of a tile when a column bias is fused: C = beta * C + bias (C is not read when beta is
+// 0); the micro-kernel then adds alpha * A.B with beta 1.
+CLA_SHARED_INLINE void prefill_tile(float *c, long ldc, int mr, int nr, float beta, const float *bias) {
+    for (int i = 0; i < mr; i++) {
+        float *row = c + (long)i * ldc;
+        if (beta == 0.0f)
+            for (int j = 0; j < nr; j++) row[j] = bias[j];
+        else
+            for (int j = 0; j < nr; j++) row[j] = __builtin_fmaf(beta, row[j], bias[j]);
+    }
+}
+
+// Adds the sums over p of a packed A block's rows (panels of `mr_stride` rows, kc deep, mc rows in all) to out[0 ..<
+// mc]: per row, two float chains (even and odd p) added together at the end of the block, then to a double. The
+// same arithmetic for both panel heights, so both kernel sets give the same bits. Reads up to 8 floats past a
+// panel's last value (the next panel, or the buffer's slack); those lanes are ignored.
+CLA_SHARED_INLINE void add_block_row_sums(const float *packed, int mc, int kc, int mr_stride, double *out) {
+    for (int r0 = 0; r0 < mc; r0 += mr_stride) {
+        int rows = mc - r0 < mr_stride ? mc - r0 : mr_stride;
+        const float *panel = packed + (long)r0 * kc;
+        __m256 e0 = _mm256_setzero_ps(), o0 = e0, e1 = e0, o1 = e0;
+        int p = 0;
+        for (; p + 1 < kc; p += 2) {
+            const float *x = panel + (long)p * mr_stride, *y = x + mr_stride;
+            e0 = _mm256_add_ps(e0, _mm256_loadu_ps(x));
+            o0 = _mm256_add_ps(o0, _mm256_loadu_ps(y));
+            if (mr_stride > 8) {
+                e1 = _mm256_add_ps(e1, _mm256_loadu_ps(x + 8));
+                o1 = _mm256_add_ps(o1, _mm256_loadu_ps(y + 8));
+            }
+        }
+        if (p < kc) {
+            const float *x = panel + (long)p * mr_stride;
+            e0 = _mm256_add_ps(e0, _mm256_loadu_ps(x));
+            if (mr_stride > 8) e1 = _mm256_add_ps(e1, _mm256_loadu_ps(x + 8));
+        }
+        __attribute__((aligned(32))) float sums[16];
+        _mm256_store_ps(sums, _mm256_add_ps(e0, o0));
+        _mm256_store_ps(sums + 8, _mm256_add_ps(e1, o1));
+        for (int i = 0; i < rows; i++) out[r0 + i] += (double)sums[i];
+    }
+}
+
 // Per-thread packing buffers, allocated on a thread's first product and kept for its lifetime (the callers' worker
 // threads are long-lived, so the buffers are reused from call to call and never fault again); freed when the
 // thread exits.
@@ -228,22 +274,26 @@ CLA_GEMM_INLINE void micro_kernel16(int kc, const float *restrict pa, const floa
 
 CLA_GEMM_TARGET static void gemm_avx512(int trans_a, int trans_b, long m, long n, long k, float alpha,
                                         const float *a, long lda, const float *b, long ldb, float beta, float *c,
-                                        long ldc, float *pack_a_buffer, float *pack_b_buffer) {
+                                        long ldc, const float *bias, double *row_sums, float *pack_a_buffer,
+                                        float *pack_b_buffer) {
     for (long j0 = 0; j0 < n; j0 += NC) {
         int nc = (int)(n - j0 < NC ? n - j0 : NC);
         for (long p0 = 0; p0 < k; p0 += KC) {
             int kc = (int)(k - p0 < KC ? k - p0 : KC);
-            float block_beta = p0 == 0 ? beta : 1.0f;
+            int prefill = bias && p0 == 0;
+            float block_beta = p0 == 0 && !bias ? beta : 1.0f;
             pack_b(trans_b, b, ldb, p0, j0, kc, nc, pack_b_buffer);
             for (long i0 = 0; i0 < m; i0 += MC) {
                 int mc = (int)(m - i0 < MC ? m - i0 : MC);
                 pack_a(trans_a, a, lda, i0, p0, mc, kc, pack_a_buffer);
+                if (row_sums && j0 == 0) add_block_row_sums(pack_a_buffer, mc, kc, MR, row_sums + i0);
                 for (int jr = 0; jr < nc; jr += NR) {
                     int nr = nc - jr < NR ? nc - jr : NR;
                     const float *pb = pack_b_buffer + (long)jr * kc;
                     for (int ir = 0; ir < mc; ir += MR) {
                         int mr = mc - ir < MR ? mc - ir : MR;
                         float *tile = c + (i0 + ir) * ldc + j0 + jr;
+                        if (prefill) prefill_tile(tile, ldc, mr, nr, beta, bias + j0 + jr);
                         if (nr > 16)
                             micro_kernel(kc, pack_a_buffer + (long)ir * kc, pb, tile, ldc, alpha, block_beta, mr, nr);
                         else
@@ -445,22 +495,26 @@ CLA_AVX2_INLINE void micro_kernel_avx2_half(int kc, const float *restrict pa, co
 
 CLA_AVX2_TARGET static void gemm_avx2(int trans_a, int trans_b, long m, long n, long k, float alpha, const float *a,
                                       long lda, const float *b, long ldb, float beta, float *c, long ldc,
-                                      float *pack_a_buffer, float *pack_b_buffer) {
+                                      const float *bias, double *row_sums, float *pack_a_buffer,
+                                      float *pack_b_buffer) {
     for (long j0 = 0; j0 < n; j0 += NC) {
         int nc = (int)(n - j0 < NC ? n - j0 : NC);
         for (long p0 = 0; p0 < k; p0 += KC) {
             int kc = (int)(k - p0 < KC ? k - p0 : KC);
-            float block_beta = p0 == 0 ? beta : 1.0f;
+            int prefill = bias && p0 == 0;
+            float block_beta = p0 == 0 && !bias ? beta : 1.0f;
             pack_b_avx2(trans_b, b, ldb, p0, j0, kc, nc, pack_b_buffer);
             for (long i0 = 0; i0 < m; i0 += MC) {
                 int mc = (int)(m - i0 < MC ? m - i0 : MC);
                 pack_a_avx2(trans_a, a, lda, i0, p0, mc, kc, pack_a_buffer);
+                if (row_sums && j0 == 0) add_block_row_sums(pack_a_buffer, mc, kc, MR2, row_sums + i0);
                 for (int jr = 0; jr < nc; jr += NR2) {
                     int nr = nc - jr < NR2 ? nc - jr : NR2;
                     const float *pb = pack_b_buffer + (long)jr * kc;
                     for (int ir = 0; ir < mc; ir += MR2) {
                         int mr = mc - ir < MR2 ? mc - ir : MR2;
                         float *tile = c + (i0 + ir) * ldc + j0 + jr;
+                        if (prefill) prefill_tile(tile, ldc, mr, nr, beta, bias + j0 + jr);
                         if (nr > 8)
                             micro_kernel_avx2(kc, pack_a_buffer + (long)ir * kc, pb, tile, ldc, alpha, block_beta, mr,
                                               nr);
@@ -506,8 +560,9 @@ int cla_sgemm_select_kernels(int kernels) {
 int cla_sgemm_tile_rows(void) { return cla_sgemm_kernels() == CLA_SGEMM_AVX2 ? MR2 : MR; }
 int cla_sgemm_tile_columns(void) { return cla_sgemm_kernels() == CLA_SGEMM_AVX2 ? NR2 : NR; }
 
-int cla_sgemm(int trans_a, int trans_b, long m, long n, long k, float alpha, const float *a, long lda,
-              const float *b, long ldb, float beta, float *c, long ldc) {
+int cla_sgemm_fused(int trans_a, int trans_b, long m, long n, long k, float alpha, const float *a, long lda,
+                    const float *b, long ldb, float beta, float *c, long ldc, const float *column_bias,
+                    float *row_sums) {
     if (m <= 0 || n <= 0) return 1;
     int kernels = cla_sgemm_kernels();
     if (kernels == CLA_SGEMM_NONE) return 0;
@@ -516,15 +571,42 @@ int cla_sgemm(int trans_a, int trans_b, long m, long n, long k, float alpha, con
     if (k <= 0 || alpha == 0.0f) {
         for (long i = 0; i < m; i++) {
             float *row = c + i * ldc;
-            for (long j = 0; j < n; j++) row[j] = beta == 0.0f ? 0.0f : beta * row[j];
+            for (long j = 0; j < n; j++) {
+                if (column_bias)
+                    row[j] = beta == 0.0f ? column_bias[j] : __builtin_fmaf(beta, row[j], column_bias[j]);
+                else
+                    row[j] = beta == 0.0f ? 0.0f : beta * row[j];
+            }
         }
+        if (row_sums)
+            for (long i = 0; i < m; i++) {
+                double sum = 0;
+                for (long p = 0; p < k; p++) sum += trans_a ? a[p * lda + i] : a[i * lda + p];
+                row_sums[i] = (float)sum;
+            }
         return 1;
     }
+    double *sums = NULL;
+    if (row_sums) {
+        sums = calloc((size_t)m, sizeof(double));
+        if (!sums) return 0;
+    }
     if (kernels == CLA_SGEMM_AVX512)
-        gemm_avx512(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, buffers->a, buffers->b);
+        gemm_avx512(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, column_bias, sums, buffers->a,
+                    buffers->b);
     else
-        gemm_avx2(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, buffers->a, buffers->b);
+        gemm_avx2(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, column_bias, sums, buffers->a,
+                  buffers->b);
+    if (sums) {
+        for (long i = 0; i < m; i++) row_sums[i] = (float)sums[i];
+        free(sums);
+    }
     return 1;
+}
+
+int cla_sgemm(int trans_a, int trans_b, long m, long n, long k, float alpha, const float *a, long lda,
+              const float *b, long ldb, float beta, float *c, long ldc) {
+    return cla_sgemm_fused(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, NULL, NULL);
 }
 
 #else
@@ -534,6 +616,13 @@ int cla_sgemm_kernels(void) { return CLA_SGEMM_NONE; }
 int cla_sgemm_select_kernels(int kernels) { (void)kernels; return CLA_SGEMM_NONE; }
 int cla_sgemm_tile_rows(void) { return 1; }
 int cla_sgemm_tile_columns(void) { return 1; }
+
+int cla_sgemm_fused(int trans_a, int trans_b, long m, long n, long k, float alpha, const float *a, long lda,
+                    const float *b, long ldb, float beta, float *c, long ldc, const float *column_bias,
+                    float *row_sums) {
+    (void)column_bias; (void)row_sums;
+    return cla_sgemm(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+}
 
 int cla_sgemm(int trans_a, int trans_b, long m, long n, long k, float alpha, const float *a, long lda,
               const float *b, long ldb, float beta, float *c, long ldc) {

@@ -188,11 +188,77 @@ import Testing
         #expect(GEMM.engine == (GEMM.packageKernelsAvailable && ProcessInfo.processInfo.environment["LACLIP_GEMM"] != "openblas" ? .package : .openBLAS))
     }
 
+    /// The fused bias (added to every row) and row sums of op(A) against the Float64 reference: edges of both
+    /// tiles, several k blocks, row and column splits over threads, every kernel set (bit-identical).
+    @Test func fusedBiasAndRowSumsMatchDoubleReference() {
+        if !GEMM.packageKernelsAvailable { return }
+        let problems = [
+            Problem(transposeA: true, transposeB: false, m: 77, n: 45, k: 530, alpha: 1, beta: 0, padding: 2),
+            Problem(transposeA: false, transposeB: true, m: 150, n: 33, k: 70, alpha: 1, beta: 0, padding: 0),
+            Problem(transposeA: false, transposeB: false, m: 13, n: 2100, k: 40, alpha: 1, beta: 0, padding: 1),
+            Problem(transposeA: true, transposeB: true, m: 5, n: 7, k: 300, alpha: 1, beta: 0, padding: 3),
+        ]
+        for (index, p) in problems.enumerated() {
+            var generator = RandomGenerator(seed: 200 + UInt64(index))
+            let a = Self.values(p.aCount, &generator), b = Self.values(p.bCount, &generator)
+            let bias = Self.values(p.n, &generator)
+            let zero = [Float](repeating: 0, count: p.m * p.ldc)
+            let product = Self.reference(p, a, b, zero)
+            func opA(_ i: Int, _ q: Int) -> Double { Double(p.transposeA ? a[q * p.lda + i] : a[i * p.lda + q]) }
+            var first: ([Float], [Float])? = nil
+            for kernels in GEMM.availableKernels {
+                for threads in [1, 2] {
+                    GEMM.kernels = kernels
+                    defer { GEMM.kernels = nil }
+                    var c = [Float](repeating: .nan, count: p.m * p.ldc)
+                    var sums = [Float](repeating: .nan, count: p.m)
+                    a.withUnsafeBufferPointer { a in
+                        b.withUnsafeBufferPointer { b in
+                            bias.withUnsafeBufferPointer { bias in
+                                c.withUnsafeMutableBufferPointer { c in
+                                    sums.withUnsafeMutableBufferPointer { sums in
+                                        GEMM.packageProduct(
+                                            transposeA: p.transposeA, transposeB: p.transposeB, m: p.m, n: p.n, k: p.k,
+                                            alpha: 1, a: a.baseAddress!, lda: p.lda, b: b.baseAddress!, ldb: p.ldb,
+                                            beta: 0, c: c.baseAddress!, ldc: p.ldc, threads: threads,
+                                            columnBias: bias.baseAddress!, rowSums: sums.baseAddress!)
+                                    }
+                                }
+                            }
+                        }
+                    }
+                    var worst = 0.0, worstSum = 0.0
+                    for i in 0..<p.m {
+                        for j in 0..<p.n {
+                            let expected = product[i * p.ldc + j] + Double(bias[j])
+                            worst = max(worst, abs(Double(c[i * p.ldc + j]) - expected) / (Double(p.k).squareRoot() + 1))
+                        }
+                        let paddingKept = c[(i * p.ldc + p.n)..<((i + 1) * p.ldc)].allSatisfy { $0.isNaN }
+                        #expect(paddingKept, "\(p): padding written")
+                        let expected = (0..<p.k).reduce(0.0) { $0 + opA(i, $1) }
+                        worstSum = max(worstSum, abs(Double(sums[i]) - expected) / (Double(p.k).squareRoot() + 1))
+                    }
+                    #expect(worst < 2e-6, "\(p) \(kernels) \(threads) threads: product + bias error \(worst)")
+                    #expect(worstSum < 1e-6, "\(p) \(kernels) \(threads) threads: row sum error \(worstSum)")
+                    if let first {
+                        #expect(first.0.map(\.bitPattern) == c.map(\.bitPattern), "\(p) \(kernels) \(threads): bits differ")
+                        #expect(first.1.map(\.bitPattern) == sums.map(\.bitPattern), "\(p) \(kernels) \(threads): sums differ")
+                    } else {
+                        first = (c, sums)
+                    }
+                }
+            }
+        }
+    }
+
     @Test func kernelSelectionIsClampedToTheCPU() {
         #expect(GEMM.availableKernels.last == GEMM.bestAvailableKernels)
         #expect(GEMM.availableKernels.isEmpty == !GEMM.packageKernelsAvailable)
         if GEMM.availableKernels.contains(.avx2) {
             #expect(GEMM.availableKernels.first == .avx2)
         }
+        GEMM.kernels = .avx512  // clamped to what the CPU runs
+        #expect(GEMM.kernels == GEMM.bestAvailableKernels)
+        GEMM.kernels = nil
     }
 }

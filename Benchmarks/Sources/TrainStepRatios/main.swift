@@ -669,7 +669,7 @@ print("GFLOP/step: the GEMMs of one step counted from CLIPConfiguration.tiny at 
     + "\(format(example.vision.forwardFLOPs / 1e9, 2)) (image tower) + \(format(example.text.forwardFLOPs / 1e9, 2)) "
     + "(text tower) + \(format(2 * Double(options.batches[0] * options.batches[0] * configuration.embedDimension) / 1e6, 1)) M "
     + "(logits) GFLOP. GFLOP/s = GFLOP/step over the median step time (everything in the step counts as time).")
-print("sgemm GFLOP/s: raw Float.gemm (\(GEMM.engine == .package ? "LaTensor's AVX-512 kernels" : "cblas_sgemm"), one call at a time) on the step's GEMM list (\(example.step.count) shapes, "
+print("sgemm GFLOP/s: raw Float.gemm (\(GEMM.description), one call at a time) on the step's GEMM list (\(example.step.count) shapes, "
     + "\(example.stepCalls) calls per step at batch \(options.batches[0]) with 1 text; the per-head ones as one call per "
     + "sequence and head), each shape as often as the step runs it, contiguous operands; the median of "
     + "\(options.sgemmReps) passes per shape after 1, summed"

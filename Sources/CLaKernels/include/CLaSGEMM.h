@@ -33,6 +33,13 @@ int cla_sgemm_tile_columns(void);
 int cla_sgemm(int trans_a, int trans_b, long m, long n, long k, float alpha, const float *a, long lda,
               const float *b, long ldb, float beta, float *c, long ldc);
 
+/// As cla_sgemm, with two fused extras (either may be NULL): C = alpha * op(A) * op(B) + beta * C + column_bias,
+/// column_bias [n] added to every row of C (C is not read when beta is 0); and row_sums [m] overwritten with the sums
+/// of op(A)'s rows (accumulated in double across k blocks, the same bits for every kernel set and row split).
+int cla_sgemm_fused(int trans_a, int trans_b, long m, long n, long k, float alpha, const float *a, long lda,
+                    const float *b, long ldb, float beta, float *c, long ldc, const float *column_bias,
+                    float *row_sums);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,9 +1,11 @@
 import LaTensor
 
 extension Variable {
-    /// `x @ weightᵀ + bias` as one op (like `torch.nn.functional.linear`): the bias is written into the
-    /// output first and the GEMM accumulates onto it; the weight is read transposed by BLAS, not copied.
-    /// Pullback: dx = g W, dW = gᵀ x (one GEMM over all leading axes), db = Σ g.
+    /// `x @ weightᵀ + bias` as one op (like `torch.nn.functional.linear`): on LaTensor's kernels the GEMM adds
+    /// the bias as it stores the result, elsewhere the bias is written into the output first and the GEMM
+    /// accumulates onto it; the weight is read transposed by BLAS, not copied.
+    /// Pullback: dx = g W, dW = gᵀ x (one GEMM over all leading axes), db = Σ g (on LaTensor's kernels taken
+    /// inside the dW product).
     /// - Parameters:
     ///   - weight: [out, in].
     ///   - bias: [out], or nil.
@@ -18,13 +20,22 @@ extension Variable {
         let outShape = Array(x.shape.dropLast()) + [outFeatures]
         let flat = x.reshaped([rows, inFeatures])
         let output = Tensor<Scalar>(uninitializedShape: [rows, outFeatures])
-        if let b = bias?.value {
-            output.assign(b.expanded(to: [rows, outFeatures]))
-        } else {
-            output.fill(0)
-        }
-        if rows > 0 && outFeatures > 0 && inFeatures > 0 {
-            Tensor<Scalar>.gemm2D(flat, w.transposed(), output: output.storage.pointer, ldc: outFeatures, beta: 1)
+        // With LaTensor's kernels the bias is added as the GEMM stores its first block; elsewhere it is written into
+        // the output first and the GEMM accumulates onto it.
+        let fused = bias.map {
+            Tensor<Scalar>.fusedGEMM2D(
+                flat, w.transposed(), output: output.storage.pointer, ldc: outFeatures, columnBias: $0.value,
+                rowSums: nil)
+        } ?? false
+        if !fused {
+            if let b = bias?.value {
+                output.assign(b.expanded(to: [rows, outFeatures]))
+            } else {
+                output.fill(0)
+            }
+            if rows > 0 && outFeatures > 0 && inFeatures > 0 {
+                Tensor<Scalar>.gemm2D(flat, w.transposed(), output: output.storage.pointer, ldc: outFeatures, beta: 1)
+            }
         }
         let result = output.reshaped(outShape)
         let needX = requiresGrad, needW = weight.requiresGrad, needB = bias?.requiresGrad ?? false
@@ -32,11 +43,24 @@ extension Variable {
         if let bias { inputs.append(bias) }
         return Variable.record(result, name: "linear", inputs: inputs) { g in
             let g2 = g.reshaped([rows, outFeatures])
-            var grads: [Tensor<Scalar>?] = [
-                needX ? g2.matmul(w).reshaped(x.shape) : nil,
-                needW ? g2.transposed().matmul(flat) : nil,
-            ]
-            if bias != nil { grads.append(needB ? g2.sum(axis: 0) : nil) }
+            let dx = needX ? g2.matmul(w).reshaped(x.shape) : nil
+            var dW: Tensor<Scalar>? = nil, db: Tensor<Scalar>? = nil
+            if needW && needB {
+                // dW = gᵀ x, with db = Σ g (the row sums of gᵀ) taken while gᵀ is packed.
+                let weightGradient = Tensor<Scalar>(uninitializedShape: [outFeatures, inFeatures])
+                let biasGradient = Tensor<Scalar>(uninitializedShape: [outFeatures])
+                if Tensor<Scalar>.fusedGEMM2D(
+                    g2.transposed(), flat, output: weightGradient.storage.pointer, ldc: inFeatures, columnBias: nil,
+                    rowSums: biasGradient.storage.pointer)
+                {
+                    dW = weightGradient
+                    db = biasGradient
+                }
+            }
+            if needW && dW == nil { dW = g2.transposed().matmul(flat) }
+            if needB && db == nil { db = g2.sum(axis: 0) }
+            var grads: [Tensor<Scalar>?] = [dx, dW]
+            if bias != nil { grads.append(db) }
             return grads
         }
     }

@@ -80,6 +80,13 @@ public protocol TensorFloatingPoint: TensorNumeric, BinaryFloatingPoint {
         transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
         a: UnsafePointer<Self>, aOffsets: [Int], lda: Int, b: UnsafePointer<Self>, bOffsets: [Int], ldb: Int,
         c: UnsafeMutablePointer<Self>)
+    /// `C = op(A) * op(B) + columnBias` (the [n] bias added to every row; C is not read) and, when `rowSums` is
+    /// given, the sums of op(A)'s rows written to it ([m]), in one pass where LaTensor's kernels run the product.
+    /// Returns false, having written nothing, where they do not (the default; callers then do the work apart).
+    static func fusedGEMM(
+        transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
+        a: UnsafePointer<Self>, lda: Int, b: UnsafePointer<Self>, ldb: Int, c: UnsafeMutablePointer<Self>, ldc: Int,
+        columnBias: UnsafePointer<Self>?, rowSums: UnsafeMutablePointer<Self>?) -> Bool
     /// `y = alpha * op(A) * x + beta * y` in row-major order through CBLAS.
     static func gemv(
         transpose: Bool, m: Int, n: Int, alpha: Self, a: UnsafePointer<Self>, lda: Int,
@@ -97,6 +104,13 @@ extension TensorFloatingPoint {
             transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, a: a, aOffsets: aOffsets, lda: lda,
             b: b, bOffsets: bOffsets, ldb: ldb, c: c)
     }
+
+    /// Not fused (the default `fusedGEMM`): returns false.
+    public static func fusedGEMM(
+        transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
+        a: UnsafePointer<Self>, lda: Int, b: UnsafePointer<Self>, ldb: Int, c: UnsafeMutablePointer<Self>, ldc: Int,
+        columnBias: UnsafePointer<Self>?, rowSums: UnsafeMutablePointer<Self>?
+    ) -> Bool { false }
 
     /// `C_i = op(A_i) * op(B_i)` through one `gemm` call per product.
     static func gemmOneAtATime(
@@ -135,6 +149,18 @@ extension Float: TensorFloatingPoint {
         cblas_sgemm(
             CblasRowMajor, transposeA ? CblasTrans : CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans,
             blasint(m), blasint(n), blasint(k), alpha, a, blasint(lda), b, blasint(ldb), beta, c, blasint(ldc))
+    }
+    public static func fusedGEMM(
+        transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
+        a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int, c: UnsafeMutablePointer<Float>, ldc: Int,
+        columnBias: UnsafePointer<Float>?, rowSums: UnsafeMutablePointer<Float>?
+    ) -> Bool {
+        guard GEMM.usesPackageKernels(m: m) else { return false }
+        GEMM.packageProduct(
+            transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: 1, a: a, lda: lda, b: b,
+            ldb: ldb, beta: 0, c: c, ldc: ldc, threads: Threading.threadCount, columnBias: columnBias,
+            rowSums: rowSums)
+        return true
     }
     public static func gemmBatch(
         transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,

@@ -96,20 +96,24 @@ public enum GEMM {
     @usableFromInline
     static func usesPackageKernels(m: Int) -> Bool { m >= 4 && engine == .package }
 
-    /// `C = alpha * op(A) * op(B) + beta * C` on LaTensor's kernels, split over the threads by blocks of rows (or of
-    /// columns when the result has too few rows) rounded to the micro-kernel's tile.
+    /// `C = alpha * op(A) * op(B) + beta * C (+ columnBias on every row)` on LaTensor's kernels, split over the
+    /// threads by blocks of rows (or of columns when the result has too few rows) rounded to the micro-kernel's tile;
+    /// `rowSums` ([m]), when given, receives the sums of op(A)'s rows, computed while A is packed.
     static func packageProduct(
         transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int, alpha: Float,
         a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
-        beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int, threads: Int
+        beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int, threads: Int,
+        columnBias: UnsafePointer<Float>? = nil, rowSums: UnsafeMutablePointer<Float>? = nil
     ) {
         let tileRows = Int(cla_sgemm_tile_rows()), tileColumns = Int(cla_sgemm_tile_columns())
         func run(rows: Range<Int>, columns: Range<Int>) {
             let pa = transposeA ? a + rows.lowerBound : a + rows.lowerBound * lda
             let pb = transposeB ? b + columns.lowerBound * ldb : b + columns.lowerBound
-            let done = cla_sgemm(
+            // Row sums do not depend on the columns: the chunk holding column 0 computes them.
+            let sums = columns.lowerBound == 0 ? rowSums.map { $0 + rows.lowerBound } : nil
+            let done = cla_sgemm_fused(
                 transposeA ? 1 : 0, transposeB ? 1 : 0, rows.count, columns.count, k, alpha, pa, lda, pb, ldb, beta,
-                c + rows.lowerBound * ldc + columns.lowerBound, ldc)
+                c + rows.lowerBound * ldc + columns.lowerBound, ldc, columnBias.map { $0 + columns.lowerBound }, sums)
             checkPrecondition(done != 0, "GEMM: LaTensor's kernels could not allocate their packing buffers")
         }
         let rowTiles = (m + tileRows - 1) / tileRows, columnTiles = (n + tileColumns - 1) / tileColumns

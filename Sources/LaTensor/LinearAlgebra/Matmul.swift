@@ -175,6 +175,42 @@ extension Tensor where Scalar: TensorFloatingPoint {
     }
 }
 
+extension Tensor where Scalar: TensorFloatingPoint {
+    /// Tries `output = a @ b + columnBias` (the [n] bias on every row) and, when `rowSums` is given,
+    /// `rowSums[i] = Σ_p a[i, p]`, in one pass of LaTensor's kernels (the row sums are taken while `a` is packed).
+    /// Returns false, having written nothing, where those kernels do not run this product (`Double`, OpenBLAS as the
+    /// engine, very flat products, layouts that need a copy, empty shapes); the caller then does the work apart.
+    /// - Parameters:
+    ///   - a: The [m, k] left operand.
+    ///   - b: The [k, n] right operand.
+    ///   - output: The first element of the [m, n] result (row-major, leading dimension `ldc`); not read.
+    ///   - ldc: The distance between rows of the result.
+    ///   - columnBias: [n], or nil.
+    ///   - rowSums: Space for m values, or nil.
+    @inlinable
+    public static func fusedGEMM2D(
+        _ a: Tensor, _ b: Tensor, output: UnsafeMutablePointer<Scalar>, ldc: Int, columnBias: Tensor?,
+        rowSums: UnsafeMutablePointer<Scalar>?
+    ) -> Bool {
+        let m = a.shape[0], k = a.shape[1], n = b.shape[1]
+        guard m > 0, n > 0, k > 0,
+            let layoutA = blasLayout(rows: m, columns: k, rowStride: a.strides[0], columnStride: a.strides[1]),
+            let layoutB = blasLayout(rows: k, columns: n, rowStride: b.strides[0], columnStride: b.strides[1])
+        else { return false }
+        let bias = columnBias?.contiguous()
+        if let bias { checkPrecondition(bias.count == n, "fusedGEMM2D: bias shape \(bias.shape) does not match \(n) columns") }
+        return withExtendedLifetime((a.storage, b.storage, bias?.storage)) {
+            BLASProfiler.timed {
+                Scalar.fusedGEMM(
+                    transposeA: layoutA.transposed, transposeB: layoutB.transposed, m: m, n: n, k: k,
+                    a: UnsafePointer(a.storage.pointer + a.offset), lda: layoutA.ld,
+                    b: UnsafePointer(b.storage.pointer + b.offset), ldb: layoutB.ld, c: output, ldc: ldc,
+                    columnBias: bias.map { UnsafePointer($0.storage.pointer + $0.offset) }, rowSums: rowSums)
+            }
+        }
+    }
+}
+
 /// The matrix product of two tensors with `torch.matmul` semantics.
 /// - Parameters:
 ///   - lhs: The left operand.
