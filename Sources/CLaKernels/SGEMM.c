@@ -272,38 +272,46 @@ CLA_GEMM_INLINE void micro_kernel16(int kc, const float *restrict pa, const floa
     ROW_STORE1(6) ROW_STORE1(7) ROW_STORE1(8) ROW_STORE1(9) ROW_STORE1(10) ROW_STORE1(11)
 }
 
-CLA_GEMM_TARGET static void gemm_avx512(int trans_a, int trans_b, long m, long n, long k, float alpha,
-                                        const float *a, long lda, const float *b, long ldb, float beta, float *c,
-                                        long ldc, const float *bias, double *row_sums, float *pack_a_buffer,
-                                        float *pack_b_buffer) {
-    for (long j0 = 0; j0 < n; j0 += NC) {
-        int nc = (int)(n - j0 < NC ? n - j0 : NC);
-        for (long p0 = 0; p0 < k; p0 += KC) {
-            int kc = (int)(k - p0 < KC ? k - p0 : KC);
-            int prefill = bias && p0 == 0;
-            float block_beta = p0 == 0 && !bias ? beta : 1.0f;
-            pack_b(trans_b, b, ldb, p0, j0, kc, nc, pack_b_buffer);
-            for (long i0 = 0; i0 < m; i0 += MC) {
-                int mc = (int)(m - i0 < MC ? m - i0 : MC);
-                pack_a(trans_a, a, lda, i0, p0, mc, kc, pack_a_buffer);
-                if (row_sums && j0 == 0) add_block_row_sums(pack_a_buffer, mc, kc, MR, row_sums + i0);
-                for (int jr = 0; jr < nc; jr += NR) {
-                    int nr = nc - jr < NR ? nc - jr : NR;
-                    const float *pb = pack_b_buffer + (long)jr * kc;
-                    for (int ir = 0; ir < mc; ir += MR) {
-                        int mr = mc - ir < MR ? mc - ir : MR;
-                        float *tile = c + (i0 + ir) * ldc + j0 + jr;
-                        if (prefill) prefill_tile(tile, ldc, mr, nr, beta, bias + j0 + jr);
-                        if (nr > 16)
-                            micro_kernel(kc, pack_a_buffer + (long)ir * kc, pb, tile, ldc, alpha, block_beta, mr, nr);
-                        else
-                            micro_kernel16(kc, pack_a_buffer + (long)ir * kc, pb, tile, ldc, alpha, block_beta, mr, nr);
-                    }
-                }
-            }
-        }
+// The Goto/BLIS driver, written once for both kernel sets: for each NC-wide panel of op(B) and KC-deep block of k,
+// pack op(B), then for each MC-row block pack op(A) (adding its row sums when asked, on the first column panel) and
+// sweep the micro-kernel over the MR x NR tiles; the last column panel of at most HALF columns runs the half-width
+// kernel. The first k-block applies beta, or, with a fused bias, C = beta * C + bias is written into the tile first
+// and the kernel accumulates onto it.
+#define CLA_GEMM_DRIVER(NAME, TARGET, TILE_ROWS, TILE_COLUMNS, HALF, PACK_A, PACK_B, KERNEL, HALF_KERNEL)             \
+    TARGET static void NAME(int trans_a, int trans_b, long m, long n, long k, float alpha, const float *a, long lda,  \
+                            const float *b, long ldb, float beta, float *c, long ldc, const float *bias,             \
+                            double *row_sums, float *pack_a_buffer, float *pack_b_buffer) {                          \
+        for (long j0 = 0; j0 < n; j0 += NC) {                                                                        \
+            int nc = (int)(n - j0 < NC ? n - j0 : NC);                                                               \
+            for (long p0 = 0; p0 < k; p0 += KC) {                                                                    \
+                int kc = (int)(k - p0 < KC ? k - p0 : KC);                                                           \
+                int prefill = bias && p0 == 0;                                                                       \
+                float block_beta = p0 == 0 && !bias ? beta : 1.0f;                                                   \
+                PACK_B(trans_b, b, ldb, p0, j0, kc, nc, pack_b_buffer);                                              \
+                for (long i0 = 0; i0 < m; i0 += MC) {                                                                \
+                    int mc = (int)(m - i0 < MC ? m - i0 : MC);                                                       \
+                    PACK_A(trans_a, a, lda, i0, p0, mc, kc, pack_a_buffer);                                          \
+                    if (row_sums && j0 == 0) add_block_row_sums(pack_a_buffer, mc, kc, TILE_ROWS, row_sums + i0);    \
+                    for (int jr = 0; jr < nc; jr += TILE_COLUMNS) {                                                  \
+                        int nr = nc - jr < TILE_COLUMNS ? nc - jr : TILE_COLUMNS;                                    \
+                        const float *pb = pack_b_buffer + (long)jr * kc;                                             \
+                        for (int ir = 0; ir < mc; ir += TILE_ROWS) {                                                 \
+                            int mr = mc - ir < TILE_ROWS ? mc - ir : TILE_ROWS;                                      \
+                            float *tile = c + (i0 + ir) * ldc + j0 + jr;                                             \
+                            const float *pa = pack_a_buffer + (long)ir * kc;                                         \
+                            if (prefill) prefill_tile(tile, ldc, mr, nr, beta, bias + j0 + jr);                      \
+                            if (nr > HALF)                                                                           \
+                                KERNEL(kc, pa, pb, tile, ldc, alpha, block_beta, mr, nr);                            \
+                            else                                                                                     \
+                                HALF_KERNEL(kc, pa, pb, tile, ldc, alpha, block_beta, mr, nr);                       \
+                        }                                                                                            \
+                    }                                                                                                \
+                }                                                                                                    \
+            }                                                                                                        \
+        }                                                                                                            \
     }
-}
+
+CLA_GEMM_DRIVER(gemm_avx512, CLA_GEMM_TARGET, MR, NR, 16, pack_a, pack_b, micro_kernel, micro_kernel16)
 
 // ---------------------------------------------------------------------------------------------------------------
 // AVX2 + FMA (CPUs without AVX-512F): the same blocking with a 6 x 16 tile of C in 12 ymm accumulators (two B
@@ -493,40 +501,8 @@ CLA_AVX2_INLINE void micro_kernel_avx2_half(int kc, const float *restrict pa, co
     store_edge(edge, 8, c, ldc, beta, mr, nr);
 }
 
-CLA_AVX2_TARGET static void gemm_avx2(int trans_a, int trans_b, long m, long n, long k, float alpha, const float *a,
-                                      long lda, const float *b, long ldb, float beta, float *c, long ldc,
-                                      const float *bias, double *row_sums, float *pack_a_buffer,
-                                      float *pack_b_buffer) {
-    for (long j0 = 0; j0 < n; j0 += NC) {
-        int nc = (int)(n - j0 < NC ? n - j0 : NC);
-        for (long p0 = 0; p0 < k; p0 += KC) {
-            int kc = (int)(k - p0 < KC ? k - p0 : KC);
-            int prefill = bias && p0 == 0;
-            float block_beta = p0 == 0 && !bias ? beta : 1.0f;
-            pack_b_avx2(trans_b, b, ldb, p0, j0, kc, nc, pack_b_buffer);
-            for (long i0 = 0; i0 < m; i0 += MC) {
-                int mc = (int)(m - i0 < MC ? m - i0 : MC);
-                pack_a_avx2(trans_a, a, lda, i0, p0, mc, kc, pack_a_buffer);
-                if (row_sums && j0 == 0) add_block_row_sums(pack_a_buffer, mc, kc, MR2, row_sums + i0);
-                for (int jr = 0; jr < nc; jr += NR2) {
-                    int nr = nc - jr < NR2 ? nc - jr : NR2;
-                    const float *pb = pack_b_buffer + (long)jr * kc;
-                    for (int ir = 0; ir < mc; ir += MR2) {
-                        int mr = mc - ir < MR2 ? mc - ir : MR2;
-                        float *tile = c + (i0 + ir) * ldc + j0 + jr;
-                        if (prefill) prefill_tile(tile, ldc, mr, nr, beta, bias + j0 + jr);
-                        if (nr > 8)
-                            micro_kernel_avx2(kc, pack_a_buffer + (long)ir * kc, pb, tile, ldc, alpha, block_beta, mr,
-                                              nr);
-                        else
-                            micro_kernel_avx2_half(kc, pack_a_buffer + (long)ir * kc, pb, tile, ldc, alpha,
-                                                   block_beta, mr, nr);
-                    }
-                }
-            }
-        }
-    }
-}
+CLA_GEMM_DRIVER(gemm_avx2, CLA_AVX2_TARGET, MR2, NR2, 8, pack_a_avx2, pack_b_avx2, micro_kernel_avx2,
+                micro_kernel_avx2_half)
 
 // ---------------------------------------------------------------------------------------------------------------
 // Selection. The CPU is probed once (-1: not yet); the kernels in use can be lowered (tests run both sets).

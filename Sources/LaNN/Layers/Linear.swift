@@ -28,13 +28,15 @@ extension Variable {
                 rowSums: nil)
         } ?? false
         if !fused {
-            if let b = bias?.value {
+            let b = bias?.value
+            if rows > 0 && outFeatures > 0 && inFeatures > 0 {
+                if let b { output.assign(b.expanded(to: [rows, outFeatures])) }
+                Tensor<Scalar>.gemm2D(
+                    flat, w.transposed(), output: output.storage.pointer, ldc: outFeatures, beta: b == nil ? 0 : 1)
+            } else if let b {
                 output.assign(b.expanded(to: [rows, outFeatures]))
             } else {
                 output.fill(0)
-            }
-            if rows > 0 && outFeatures > 0 && inFeatures > 0 {
-                Tensor<Scalar>.gemm2D(flat, w.transposed(), output: output.storage.pointer, ldc: outFeatures, beta: 1)
             }
         }
         let result = output.reshaped(outShape)
